@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the session, the clock and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from watchkeeper.api.context import AppContext
+from watchkeeper.errors import Unauthorized
+from watchkeeper.identity import service as identity
+from watchkeeper.identity.principal import Principal
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request; reads never take SQLite's write lock."""
+    ctx = get_context(request)
+    write = request.method not in READ_METHODS
+    session = ctx.db.session(write=write)
+    try:
+        yield session
+        if write:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now(request: Request) -> datetime:
+    return get_context(request).clock.now()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized(
+            "missing API token; send 'Authorization: Bearer <token>' "
+            "(create one with 'watchkeeper token create --email you@example.com')"
+        )
+    return value.strip()
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    """The user behind the bearer token; 401 when missing, unknown or revoked."""
+    secret = _bearer(request)
+    token = identity.find_active_token(session, secret=secret)
+    if token is None:
+        raise Unauthorized("API token is unknown or revoked")
+    ctx = get_context(request)
+    now = ctx.clock.now()
+    if token.last_used_at is None or token.last_used_at < now - identity.LAST_USED_PRECISION:
+        if request.method in READ_METHODS:
+            # A separate short write keeps read requests free of SQLite's write lock.
+            with ctx.db.write() as write_session:
+                identity.touch_token(write_session, token_id=token.id, now=now)
+        else:
+            # The request already holds the write lock; a second writer would wait on it.
+            identity.touch_token(session, token_id=token.id, now=now)
+    principal = identity.principal_for(session, token.user)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

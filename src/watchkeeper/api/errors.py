@@ -1,0 +1,110 @@
+"""The one place that turns errors into the ``{"error": {"code", "message"}}`` shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from watchkeeper.errors import DomainError, RateLimited
+
+log = logging.getLogger("watchkeeper.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, **extra}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if where == "body" and rest else ".".join([where, *rest])
+    return ".".join(parts)
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            detail = err.get("ctx", {}).get("error", "invalid JSON")
+            return error_response(400, "bad_request", f"request body is not valid JSON: {detail}")
+    details = []
+    for err in errors:
+        field = _field(err.get("loc", ())) or "body"
+        msg = str(err.get("msg", "invalid"))
+        msg = msg.removeprefix("Value error, ")
+        details.append({"field": field, "message": msg})
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return error_response(422, "validation_failed", message, details=details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(exc.status_code, exc.code, exc.message, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.orig)
+        return error_response(
+            503,
+            "unavailable",
+            "the database is unavailable; nothing was stored, retry later",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return error_response(
+                503, "unavailable", "the database connection was lost; retry later"
+            )
+        log.exception("database error", exc_info=exc)
+        return error_response(500, "internal_error", "internal error; see the server log")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "internal error; see the server log")

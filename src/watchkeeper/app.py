@@ -1,0 +1,97 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from watchkeeper import __version__
+from watchkeeper.api.context import AppContext
+from watchkeeper.api.errors import install_error_handlers
+from watchkeeper.api.observability import RequestObserver
+from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.db.engine import Database
+from watchkeeper.identity.api import router as identity_router
+from watchkeeper.settings import Settings
+from watchkeeper.ui.routes import install_ui
+
+DESCRIPTION = """
+Watchkeeper receives alerts, groups them, pages whoever is on call and runs the
+incident. Authenticate API calls with `Authorization: Bearer <token>`; create a
+token with `watchkeeper token create --email you@example.com`. Errors always
+have the shape `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+class Lifecycle:
+    """Something started with the app and stopped with it."""
+
+    def start(self) -> None:
+        """Start background work."""
+
+    def stop(self) -> None:
+        """Stop background work and wait for it."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    background: bool = True,
+) -> FastAPI:
+    """Build the application; tests pass their own database and clock."""
+    settings = settings or Settings()
+    db = db or Database(settings.resolved_database_url)
+    ctx = AppContext(
+        settings=settings,
+        db=db,
+        clock=clock or SystemClock(),
+        secret_key=settings.resolved_secret_key(),
+    )
+    lifecycles: list[Lifecycle] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            for item in lifecycles:
+                item.start()
+        try:
+            yield
+        finally:
+            for item in reversed(lifecycles):
+                item.stop()
+
+    app = FastAPI(
+        title="Watchkeeper",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.lifecycles = lifecycles
+    install_error_handlers(app)
+    app.add_middleware(RequestObserver, registry=ctx.registry)
+
+    @app.get("/healthz", tags=["meta"], summary="200 when the database answers, else 503")
+    async def healthz() -> JSONResponse:
+        ok = await run_in_threadpool(ctx.db.ping)
+        if ok:
+            return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse(
+            {"error": {"code": "unavailable", "message": "the database does not answer"}},
+            status_code=503,
+        )
+
+    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(identity_router)
+    install_ui(app)
+    return app

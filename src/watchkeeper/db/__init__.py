@@ -1,0 +1,1 @@
+"""Database layer: engine, sessions, column types and migrations."""

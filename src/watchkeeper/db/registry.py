@@ -1,0 +1,6 @@
+"""Import every domain's tables so ``Base.metadata`` knows them all (for Alembic)."""
+
+from watchkeeper.db.base import Base
+from watchkeeper.identity import models as identity_models
+
+__all__ = ["Base", "identity_models"]
