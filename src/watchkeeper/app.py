@@ -11,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper import __version__
+from watchkeeper.alerts.api import router as alerts_router
+from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.observability import RequestObserver
@@ -93,5 +95,7 @@ def create_app(
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(identity_router)
+    app.include_router(alerts_router)
+    app.include_router(ingest_router)
     install_ui(app)
     return app

@@ -1,0 +1,297 @@
+"""The front door: HTTP endpoints senders post to, and the accept path behind them.
+
+An accepted alert is never lost: the raw body and the normalized alerts are
+committed in one transaction before the sender gets its 2xx. When the
+database is down the sender gets 503 and retries (Alertmanager, Prometheus
+and PagerDuty clients all do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from watchkeeper.alerts import integrations as svc
+from watchkeeper.alerts import store
+from watchkeeper.alerts.adapters import parse_payload
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.normalized import PayloadError
+from watchkeeper.alerts.ratelimit import TokenBuckets
+from watchkeeper.api.context import AppContext
+from watchkeeper.api.deps import get_context
+from watchkeeper.errors import BadRequest, NotFound, PayloadTooLarge, RateLimited
+
+log = logging.getLogger("watchkeeper.ingest")
+router = APIRouter(tags=["ingest"])
+
+# Integration rows are read on every request; caching them briefly saves a
+# query per request. Changes made in this process invalidate the entry at
+# once; other processes see them within this many seconds.
+INTEGRATION_CACHE_SECONDS = 5.0
+RETRIES_ON_RACE = 3
+
+
+@dataclass(frozen=True)
+class CachedIntegration:
+    row: Integration
+    loaded_at: float
+
+
+class IngestGate:
+    """Per-process state of the front door: integration cache and rate limits."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.cache: dict[str, CachedIntegration] = {}
+        self.buckets = TokenBuckets()
+        self.listeners: list[Callable[[store.IngestResult], None]] = []
+
+    def integration(self, token: str) -> Integration:
+        cached = self.cache.get(token)
+        if cached and time.monotonic() - cached.loaded_at < INTEGRATION_CACHE_SECONDS:
+            return cached.row
+        with self.ctx.db.read() as session:
+            row = svc.find_by_token(session, token=token)
+            if row is not None:
+                session.expunge(row)
+        if row is None:
+            self.cache.pop(token, None)
+            raise NotFound("no integration has this token; copy the ingest URL again")
+        self.cache[token] = CachedIntegration(row, time.monotonic())
+        return row
+
+    def forget(self, token: str) -> None:
+        self.cache.pop(token, None)
+
+    def check_rate(self, integration: Integration) -> None:
+        limit = integration.rate_limit_per_minute or self.ctx.settings.ingest_rate_limit_per_minute
+        wait = self.buckets.take(integration.id, limit)
+        if wait:
+            raise RateLimited(
+                f"integration {integration.name!r} is over its limit of {limit} requests "
+                f"per minute; retry in {wait} s",
+                retry_after=wait,
+            )
+
+    def accept(self, integration: Integration, payload: object, raw: str) -> store.IngestResult:
+        """Parse and commit one payload; runs in a worker thread."""
+        now = self.ctx.clock.now()
+        parsed = parse_payload(
+            integration.kind,
+            payload,
+            templates=svc.templates_of(integration),
+            now=now,
+            options=integration.options,
+        )
+        for attempt in range(RETRIES_ON_RACE):
+            try:
+                with self.ctx.db.write() as session:
+                    row = session.merge(integration, load=False)
+                    result = store.ingest(
+                        session, integration=row, alerts=parsed.alerts, raw_body=raw, now=now
+                    )
+                    if parsed.template_errors:
+                        fresh = session.get(Integration, integration.id)
+                        assert fresh is not None
+                        svc.record_template_errors(
+                            session, integration=fresh, errors=parsed.template_errors, now=now
+                        )
+                        self.forget(integration.token)
+                break
+            except IntegrityError:
+                # Two processes opened the same new group or alert at once on
+                # PostgreSQL; the loser retries and now finds the winner's row.
+                if attempt == RETRIES_ON_RACE - 1:
+                    raise
+        for listener in self.listeners:
+            listener(result)
+        return result
+
+    def ping(self, integration: Integration) -> None:
+        """Record a heartbeat ping; resolve the missed-heartbeat alert if it fired."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as session:
+            row = session.get(Integration, integration.id, with_for_update=True)
+            if row is None:
+                raise NotFound("integration was deleted")
+            row.last_heartbeat_at = now
+            if row.heartbeat_expired:
+                row.heartbeat_expired = False
+                store.ingest(
+                    session,
+                    integration=row,
+                    alerts=[svc.heartbeat_alert(row, action="resolve", now=now)],
+                    raw_body='{"heartbeat": "ping"}',
+                    now=now,
+                )
+
+
+def gate_of(request: Request) -> IngestGate:
+    ctx = get_context(request)
+    gate = ctx.services.get("ingest")
+    if gate is None:
+        with ctx.lock:
+            gate = ctx.services.setdefault("ingest", IngestGate(ctx))
+    assert isinstance(gate, IngestGate)
+    return gate
+
+
+async def read_json(request: Request, limit: int) -> tuple[object, str]:
+    """The decoded body and its text; 413 past the limit, 400 when not JSON."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise BadRequest("request body is empty; send a JSON payload")
+    try:
+        text = body.decode("utf-8")
+        return json.loads(text), text
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+
+
+async def _accept(request: Request, token: str) -> tuple[Integration, store.IngestResult]:
+    gate = gate_of(request)
+    integration = await run_in_threadpool(gate.integration, token)
+    gate.check_rate(integration)
+    payload, raw = await read_json(request, gate.ctx.settings.ingest_max_body_bytes)
+    try:
+        result = await run_in_threadpool(gate.accept, integration, payload, raw)
+    except PayloadError as exc:
+        raise BadRequest(exc.message) from exc
+    return integration, result
+
+
+def _summary(integration: Integration, result: store.IngestResult) -> dict[str, Any]:
+    return {
+        "status": "accepted",
+        "integration_id": integration.id,
+        "new_alerts": result.new_alerts,
+        "repeated_alerts": result.repeated_alerts,
+        "resolved_alerts": result.resolved_alerts,
+        "groups_created": len(result.created_group_ids),
+    }
+
+
+@router.post(
+    "/ingest/{token}",
+    summary="Send alerts to an integration (format depends on its kind)",
+    status_code=202,
+)
+async def ingest(token: str, request: Request) -> Response:
+    gate = gate_of(request)
+    integration = await run_in_threadpool(gate.integration, token)
+    if integration.kind == "heartbeat":
+        gate.check_rate(integration)
+        await run_in_threadpool(gate.ping, integration)
+        return JSONResponse({"status": "ok", "heartbeat": integration.name})
+    if integration.kind == "pagerduty":
+        return await _enqueue(request, token)
+    integration, result = await _accept(request, token)
+    return JSONResponse(_summary(integration, result), status_code=202)
+
+
+@router.get("/ingest/{token}", summary="Heartbeat ping (heartbeat integrations)")
+async def heartbeat_get(token: str, request: Request) -> Response:
+    gate = gate_of(request)
+    integration = await run_in_threadpool(gate.integration, token)
+    if integration.kind != "heartbeat":
+        raise NotFound("GET is only for heartbeat integrations; POST alerts to this URL")
+    gate.check_rate(integration)
+    await run_in_threadpool(gate.ping, integration)
+    return JSONResponse({"status": "ok", "heartbeat": integration.name})
+
+
+@router.post(
+    "/ingest/{token}/api/v2/alerts",
+    summary="Alertmanager API v2: Prometheus posts here when path_prefix is the ingest path",
+)
+async def prometheus_alerts(token: str, request: Request) -> Response:
+    await _accept(request, token)
+    # Prometheus only checks for a 2xx; Alertmanager itself answers 200 with no body.
+    return Response(status_code=200)
+
+
+def _pd_error(status: int, code: str, message: str, errors: list[str]) -> JSONResponse:
+    return JSONResponse(
+        {
+            "status": "invalid event" if status == 400 else "error",
+            "message": message,
+            "errors": errors,
+            "error": {"code": code, "message": "; ".join(errors) or message},
+        },
+        status_code=status,
+    )
+
+
+@router.post(
+    "/v2/enqueue",
+    summary="PagerDuty Events API v2; routing_key is the token of a pagerduty integration",
+    status_code=202,
+)
+async def enqueue(request: Request) -> Response:
+    return await _enqueue(request, None)
+
+
+async def _enqueue(request: Request, token: str | None) -> Response:
+    gate = gate_of(request)
+    try:
+        payload, raw = await read_json(request, gate.ctx.settings.ingest_max_body_bytes)
+    except BadRequest as exc:
+        return _pd_error(400, "bad_request", "Event object is invalid", [exc.message])
+    if token is None:
+        key = payload.get("routing_key") if isinstance(payload, dict) else None
+        if not isinstance(key, str) or not key:
+            return _pd_error(
+                400, "bad_request", "Event object is invalid", ["'routing_key' is missing."]
+            )
+        token = key
+    try:
+        integration = await run_in_threadpool(gate.integration, token)
+    except NotFound:
+        return _pd_error(
+            404,
+            "not_found",
+            "Invalid routing key",
+            ["no pagerduty integration has this routing_key"],
+        )
+    if integration.kind != "pagerduty":
+        return _pd_error(
+            404,
+            "not_found",
+            "Invalid routing key",
+            ["this routing_key is not a pagerduty integration"],
+        )
+    gate.check_rate(integration)
+    try:
+        result = await run_in_threadpool(gate.accept, integration, payload, raw)
+    except PayloadError as exc:
+        return _pd_error(400, "bad_request", "Event object is invalid", list(exc.errors))
+    dedup_key = _dedup_key(payload, result)
+    return JSONResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": dedup_key},
+        status_code=202,
+    )
+
+
+def _dedup_key(payload: object, result: store.IngestResult) -> str | None:
+    if isinstance(payload, dict) and isinstance(payload.get("dedup_key"), str):
+        return str(payload["dedup_key"])
+    return result.fingerprints[0] if result.fingerprints else None

@@ -1,0 +1,155 @@
+"""Alert tables: integrations, raw payloads, alert groups, alerts, timeline, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from watchkeeper.db.base import Base
+from watchkeeper.db.types import JSONType, UTCDateTime
+
+
+class Integration(Base):
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    templates: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    maintenance: Mapped[bool] = mapped_column(default=False)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column()
+    template_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    heartbeat_interval_seconds: Mapped[int | None] = mapped_column()
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_expired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RawPayload(Base):
+    """Exactly what a sender posted, kept for debugging and template previews."""
+
+    __tablename__ = "raw_payloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class AlertGroup(Base):
+    __tablename__ = "alert_groups"
+    __table_args__ = (
+        # open_key is the group key while the group is open and NULL once it is
+        # resolved or merged: the unique index then allows one open group per key
+        # and any number of closed ones, on SQLite and PostgreSQL alike.
+        UniqueConstraint("integration_id", "open_key", name="uq_alert_groups_open_key"),
+        Index("ix_alert_groups_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(index=True)
+    group_key: Mapped[str] = mapped_column(String(255))
+    open_key: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    alerts_count: Mapped[int] = mapped_column(default=0)
+    firing_count: Mapped[int] = mapped_column(default=0)
+    maintenance: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(320))
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_groups.id", ondelete="SET NULL")
+    )
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # One row per alert identity while it fires; NULL once resolved so the
+        # same fingerprint can fire again later as a new row.
+        UniqueConstraint("integration_id", "open_fingerprint", name="uq_alerts_open_fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_groups.id", ondelete="CASCADE"), index=True
+    )
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    open_fingerprint: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    annotations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    repeat_count: Mapped[int] = mapped_column(default=0)
+    payload_id: Mapped[int | None] = mapped_column()
+
+
+class GroupEvent(Base):
+    """A timeline entry of an alert group, with its actor."""
+
+    __tablename__ = "alert_group_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_groups.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_name: Mapped[str] = mapped_column(String(320))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class OutboxEvent(Base):
+    """Domain events written with the change that caused them, for later consumers."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    group_id: Mapped[int | None] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class OutboxCursor(Base):
+    """How far each consumer has read the outbox."""
+
+    __tablename__ = "outbox_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
