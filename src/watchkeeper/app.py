@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -21,6 +22,7 @@ from watchkeeper.db.engine import Database
 from watchkeeper.identity.api import router as identity_router
 from watchkeeper.settings import Settings
 from watchkeeper.ui.routes import install_ui
+from watchkeeper.worker import PeriodicTask, PeriodicWorker
 
 DESCRIPTION = """
 Watchkeeper receives alerts, groups them, pages whoever is on call and runs the
@@ -30,14 +32,31 @@ have the shape `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
-class Lifecycle:
+class Lifecycle(Protocol):
     """Something started with the app and stopped with it."""
 
-    def start(self) -> None:
-        """Start background work."""
+    def start(self) -> None: ...
 
-    def stop(self) -> None:
-        """Stop background work and wait for it."""
+    def stop(self) -> None: ...
+
+
+def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
+    """The periodic upkeep every Watchkeeper process runs."""
+    from functools import partial
+
+    from watchkeeper.alerts import housekeeping
+
+    return [
+        PeriodicTask("alerts.expire", 5, housekeeping.expire_alerts),
+        PeriodicTask("alerts.heartbeats", 10, housekeeping.check_heartbeats),
+        PeriodicTask("alerts.silences", 10, housekeeping.expire_silences),
+        PeriodicTask("alerts.auto_resolve", 60, housekeeping.auto_resolve),
+        PeriodicTask(
+            "alerts.prune",
+            3600,
+            partial(housekeeping.prune, retention_days=settings.retention_days),
+        ),
+    ]
 
 
 def create_app(
@@ -94,6 +113,7 @@ def create_app(
     def metrics() -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
+    lifecycles.append(PeriodicWorker(ctx, housekeeping_tasks(settings)))
     app.include_router(identity_router)
     app.include_router(alerts_router)
     app.include_router(ingest_router)

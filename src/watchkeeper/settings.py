@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     log_level: str = "INFO"
     ingest_max_body_bytes: int = 1024 * 1024
-    ingest_rate_limit_per_minute: int = 6000
+    ingest_rate_limit_per_minute: int = 60000
     retention_days: int = 30
     run_engine: bool = True
 

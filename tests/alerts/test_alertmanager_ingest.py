@@ -15,17 +15,19 @@ from watchkeeper.db.engine import Database
 
 
 def test_group_dedup_and_resolve(
-    client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]],
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
     db: Database,
 ) -> None:
     integration = make_integration("alertmanager")
     path = ingest_path(integration)
     a, b = am_alert("DiskFull", instance="a"), am_alert("DiskFull", instance="b")
-    first = client.post(path, json=am_webhook("{}:{alertname=\"DiskFull\"}", [a, b]))
+    first = client.post(path, json=am_webhook('{}:{alertname="DiskFull"}', [a, b]))
     assert first.status_code == 202, first.text
     assert first.json()["new_alerts"] == 2
     # Alertmanager re-sends the same alerts on repeat_interval: no new alerts.
-    again = client.post(path, json=am_webhook("{}:{alertname=\"DiskFull\"}", [a, b]))
+    again = client.post(path, json=am_webhook('{}:{alertname="DiskFull"}', [a, b]))
     assert again.json()["repeated_alerts"] == 2
     [group] = groups(client, admin)
     assert group["status"] == "firing"
@@ -36,17 +38,17 @@ def test_group_dedup_and_resolve(
     assert group["integration_id"] == integration["id"]
 
     a_resolved = {**a, "status": "resolved"}
-    client.post(path, json=am_webhook("{}:{alertname=\"DiskFull\"}", [a_resolved, b]))
+    client.post(path, json=am_webhook('{}:{alertname="DiskFull"}', [a_resolved, b]))
     [group] = groups(client, admin)
     assert group["status"] == "firing"
     b_resolved = {**b, "status": "resolved"}
-    client.post(path, json=am_webhook("{}:{alertname=\"DiskFull\"}", [a_resolved, b_resolved]))
+    client.post(path, json=am_webhook('{}:{alertname="DiskFull"}', [a_resolved, b_resolved]))
     [group] = groups(client, admin)
     assert group["status"] == "resolved"
     assert group["resolved_by"] == integration["name"]
 
     # Firing again after resolve opens a new group.
-    client.post(path, json=am_webhook("{}:{alertname=\"DiskFull\"}", [a]))
+    client.post(path, json=am_webhook('{}:{alertname="DiskFull"}', [a]))
     listed = groups(client, admin)
     assert [g["status"] for g in listed] == ["firing", "resolved"]
     with db.read() as session:

@@ -1,0 +1,108 @@
+"""Periodic alert upkeep: expiring alerts, heartbeats, silences, auto-resolve, retention."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts import groups, store
+from watchkeeper.alerts import integrations as svc
+from watchkeeper.alerts.models import Alert, AlertGroup, Integration, OutboxEvent, RawPayload
+from watchkeeper.alerts.store import Actor
+
+BATCH = 5000
+# Kinds whose senders express "still firing" by re-sending with a fresh endsAt
+# instead of sending an explicit resolve (Prometheus talking straight to us).
+ENDS_AT_KINDS = ("prometheus",)
+
+
+def expire_alerts(session: Session, now: datetime) -> int:
+    """Resolve alerts whose endsAt passed without being re-sent, as Alertmanager does."""
+    rows = session.execute(
+        select(Alert.id, Alert.group_id)
+        .join(Integration, Integration.id == Alert.integration_id)
+        .where(
+            Alert.status == "firing",
+            Alert.ends_at.is_not(None),
+            Alert.ends_at <= now,
+            Integration.kind.in_(ENDS_AT_KINDS),
+        )
+        .limit(BATCH)
+    ).all()
+    if not rows:
+        return 0
+    session.execute(
+        update(Alert)
+        .where(Alert.id.in_([r[0] for r in rows]))
+        .values(status="resolved", open_fingerprint=None, resolved_at=now)
+    )
+    store.refresh_groups(
+        session,
+        group_ids=sorted({r[1] for r in rows}),
+        actor=Actor("system", "endsAt passed"),
+        now=now,
+    )
+    return len(rows)
+
+
+def check_heartbeats(session: Session, now: datetime) -> int:
+    """Fire the missed-heartbeat alert of heartbeats that stopped pinging."""
+    candidates = session.scalars(
+        select(Integration).where(
+            Integration.kind == "heartbeat",
+            Integration.heartbeat_expired.is_(False),
+            Integration.heartbeat_interval_seconds.is_not(None),
+        )
+    ).all()
+    fired = 0
+    for integration in candidates:
+        assert integration.heartbeat_interval_seconds is not None
+        last = integration.last_heartbeat_at or integration.created_at
+        if last + timedelta(seconds=integration.heartbeat_interval_seconds) > now:
+            continue
+        integration.heartbeat_expired = True
+        store.ingest(
+            session,
+            integration=integration,
+            alerts=[svc.heartbeat_alert(integration, action="fire", now=now)],
+            raw_body='{"heartbeat": "missed"}',
+            now=now,
+        )
+        fired += 1
+    return fired
+
+
+def expire_silences(session: Session, now: datetime) -> int:
+    return len(groups.expire_silences(session, now=now))
+
+
+def auto_resolve(session: Session, now: datetime) -> int:
+    return len(groups.auto_resolve_quiet(session, now=now))
+
+
+def prune(session: Session, now: datetime, *, retention_days: int) -> int:
+    """Delete raw payloads and resolved groups older than the retention, in batches."""
+    cutoff = now - timedelta(days=retention_days)
+    old_payloads = select(RawPayload.id).where(RawPayload.received_at < cutoff).limit(BATCH)
+    removed = session.execute(
+        delete(RawPayload).where(RawPayload.id.in_(old_payloads.scalar_subquery()))
+    ).rowcount  # type: ignore[attr-defined]
+    old_groups = session.scalars(
+        select(AlertGroup.id)
+        .where(AlertGroup.status == "resolved", AlertGroup.resolved_at < cutoff)
+        .limit(BATCH)
+    ).all()
+    if old_groups:
+        # Clear merge pointers first so deleting a target never trips a foreign key.
+        session.execute(
+            update(AlertGroup)
+            .where(AlertGroup.merged_into_id.in_(old_groups))
+            .values(merged_into_id=None)
+        )
+        session.execute(delete(Alert).where(Alert.group_id.in_(old_groups)))
+        session.execute(delete(AlertGroup).where(AlertGroup.id.in_(old_groups)))
+    old_events = select(OutboxEvent.id).where(OutboxEvent.at < cutoff).limit(BATCH)
+    session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(old_events.scalar_subquery())))
+    return int(removed or 0) + len(old_groups)

@@ -1,0 +1,209 @@
+"""Alert group lifecycle actions, permissions, filters and pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.alerts.conftest import am_alert, am_webhook, groups, ingest_path
+from tests.conftest import Account
+from watchkeeper.alerts import housekeeping
+from watchkeeper.clock import FixedClock
+from watchkeeper.db.engine import Database
+
+
+def _fire(client: TestClient, integration: dict[str, Any], key: str, name: str = "A") -> None:
+    response = client.post(ingest_path(integration), json=am_webhook(key, [am_alert(name, x=key)]))
+    assert response.status_code == 202
+
+
+def _act(client: TestClient, account: Account, group_id: int, action: str, **body: Any) -> Any:
+    return client.post(
+        f"/api/v1/alert-groups/{group_id}/{action}", json=body or None, headers=account.headers
+    )
+
+
+def test_ack_unack_resolve_unresolve(
+    client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]]
+) -> None:
+    integration = make_integration("alertmanager")
+    _fire(client, integration, "k")
+    [group] = groups(client, admin)
+    gid = group["id"]
+    acked = _act(client, admin, gid, "acknowledge")
+    assert acked.status_code == 200
+    assert acked.json()["status"] == "acknowledged"
+    assert acked.json()["acknowledged_by"] == "admin@example.com"
+    assert _act(client, admin, gid, "acknowledge").status_code == 200  # idempotent
+    assert _act(client, admin, gid, "unacknowledge").json()["status"] == "firing"
+    assert _act(client, admin, gid, "unacknowledge").status_code == 409
+    resolved = _act(client, admin, gid, "resolve")
+    assert resolved.json()["status"] == "resolved"
+    assert _act(client, admin, gid, "acknowledge").status_code == 409
+    assert _act(client, admin, gid, "unresolve").json()["status"] == "firing"
+    # The reopened group is the open one for its key again: a repeat joins it.
+    _fire(client, integration, "k")
+    assert len(groups(client, admin)) == 1
+    timeline = client.get(f"/api/v1/alert-groups/{gid}", headers=admin.headers).json()["timeline"]
+    kinds = [e["kind"] for e in timeline]
+    assert kinds == ["created", "acknowledged", "unacknowledged", "resolved", "unresolved"]
+    assert all(e["actor_name"] for e in timeline)
+
+
+def test_unresolve_conflicts_with_newer_open_group(
+    client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]]
+) -> None:
+    integration = make_integration("alertmanager")
+    _fire(client, integration, "k")
+    old = groups(client, admin)[0]["id"]
+    _act(client, admin, old, "resolve")
+    _fire(client, integration, "k")
+    response = _act(client, admin, old, "unresolve")
+    assert response.status_code == 409
+    assert "merge" in response.json()["error"]["message"]
+
+
+def test_silence_and_expiry(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+) -> None:
+    integration = make_integration("alertmanager")
+    _fire(client, integration, "k")
+    gid = groups(client, admin)[0]["id"]
+    silenced = _act(client, admin, gid, "silence", minutes=30)
+    assert silenced.json()["status"] == "silenced"
+    assert groups(client, admin, status="silenced")[0]["id"] == gid
+    past = _act(
+        client, admin, gid, "silence", until=(clock.now() - timedelta(minutes=1)).isoformat()
+    )
+    assert past.status_code == 422
+    clock.advance(timedelta(minutes=31))
+    with db.write() as session:
+        assert housekeeping.expire_silences(session, clock.now()) == 1
+    assert groups(client, admin)[0]["status"] == "firing"
+
+
+def test_merge_moves_alerts(
+    client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]]
+) -> None:
+    integration = make_integration("alertmanager")
+    _fire(client, integration, "k1", "A")
+    _fire(client, integration, "k2", "B")
+    newer, older = groups(client, admin)
+    merged = _act(client, admin, newer["id"], "merge", into_id=older["id"])
+    assert merged.status_code == 200
+    assert merged.json()["alerts_count"] == 2
+    source = client.get(f"/api/v1/alert-groups/{newer['id']}", headers=admin.headers).json()
+    assert source["merged_into_id"] == older["id"]
+    assert source["status"] == "resolved"
+    assert _act(client, admin, older["id"], "merge", into_id=older["id"]).status_code == 422
+
+
+def test_auto_resolve_after_quiet(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+) -> None:
+    integration = make_integration("webhook", options={"auto_resolve_minutes": 10})
+    client.post(ingest_path(integration), json={"title": "x"})
+    clock.advance(timedelta(minutes=11))
+    with db.write() as session:
+        assert housekeeping.auto_resolve(session, clock.now()) == 1
+    assert groups(client, admin)[0]["status"] == "resolved"
+
+
+def test_reopen_within_window(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+) -> None:
+    integration = make_integration("alertmanager", options={"reopen_within_minutes": 15})
+    _fire(client, integration, "k")
+    gid = groups(client, admin)[0]["id"]
+    _act(client, admin, gid, "resolve")
+    clock.advance(timedelta(minutes=5))
+    _fire(client, integration, "k")
+    listed = groups(client, admin)
+    assert [g["id"] for g in listed] == [gid]
+    assert listed[0]["status"] == "firing"
+
+
+def test_viewer_cannot_act_editor_of_other_team_cannot(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    make_account: Callable[..., Account],
+) -> None:
+    integration = make_integration("alertmanager")
+    _fire(client, integration, "k")
+    gid = groups(client, admin)[0]["id"]
+    viewer = make_account("viewer")
+    assert _act(client, viewer, gid, "acknowledge").status_code == 403
+    outsider = make_account("editor")
+    assert _act(client, outsider, gid, "acknowledge").status_code == 403
+    member = make_account("editor", teams=(integration["team_id"],))
+    assert _act(client, member, gid, "acknowledge").status_code == 200
+    assert (
+        client.post(
+            "/api/v1/integrations",
+            json={"name": "x", "kind": "webhook", "team_id": integration["team_id"]},
+            headers=viewer.headers,
+        ).status_code
+        == 403
+    )
+    assert client.get("/api/v1/alert-groups", headers=viewer.headers).status_code == 200
+    assert client.get("/api/v1/alert-groups").status_code == 401
+
+
+def test_filters_and_cursor_pagination(
+    client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]]
+) -> None:
+    integration = make_integration("alertmanager")
+    other = make_integration("webhook")
+    for i in range(7):
+        _fire(client, integration, f"k{i}", "Paged")
+    client.post(ingest_path(other), json={"title": "w"})
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 3, "integration_id": integration["id"]}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/v1/alert-groups", params=params, headers=admin.headers).json()
+        seen += [g["id"] for g in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 7
+    assert seen == sorted(seen, reverse=True)
+    by_label = groups(client, admin, label="x=k3")
+    assert len(by_label) == 1
+    assert by_label[0]["labels"]["x"] == "k3"
+    assert (
+        client.get(
+            "/api/v1/alert-groups", params={"cursor": "garbage!"}, headers=admin.headers
+        ).status_code
+        == 400
+    )
+    assert (
+        client.get(
+            "/api/v1/alert-groups", params={"status": "weird"}, headers=admin.headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/api/v1/alert-groups", params={"label": "nolabel"}, headers=admin.headers
+        ).status_code
+        == 400
+    )
+    assert client.get("/api/v1/alert-groups/99999", headers=admin.headers).status_code == 404
