@@ -18,6 +18,7 @@ from watchkeeper.identity.credentials import new_password
 from watchkeeper.identity.principal import SYSTEM
 from watchkeeper.identity.schemas import UserCreate
 from watchkeeper.settings import Settings
+from watchkeeper.slo.cli import slo_app
 
 app = typer.Typer(
     help="Watchkeeper: on-call, incident response and SLOs. Configure with WATCHKEEPER_* "
@@ -32,6 +33,7 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(slo_app, name="slo", help="SLOs: rule generation, the what-if learner, the deploy gate.")
 
 
 def _version(value: bool) -> None:
