@@ -33,7 +33,9 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
-app.add_typer(slo_app, name="slo", help="SLOs: rule generation, the what-if learner, the deploy gate.")
+app.add_typer(
+    slo_app, name="slo", help="SLOs: rule generation, the what-if learner, the deploy gate."
+)
 
 
 def _version(value: bool) -> None:
