@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from watchkeeper import __version__
 from watchkeeper.alerts.api import router as alerts_router
+from watchkeeper.alerts.ingest import IngestGate
 from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.errors import install_error_handlers
@@ -20,6 +21,7 @@ from watchkeeper.api.observability import RequestObserver
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.engine import Database
 from watchkeeper.identity.api import router as identity_router
+from watchkeeper.schedules.api import router as schedules_router
 from watchkeeper.settings import Settings
 from watchkeeper.ui.routes import install_ui
 from watchkeeper.worker import PeriodicTask, PeriodicWorker
@@ -45,6 +47,7 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
     from functools import partial
 
     from watchkeeper.alerts import housekeeping
+    from watchkeeper.schedules import calendars, notices
 
     return [
         PeriodicTask("alerts.expire", 5, housekeeping.expire_alerts),
@@ -56,6 +59,8 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
             3600,
             partial(housekeeping.prune, retention_days=settings.retention_days),
         ),
+        PeriodicTask("schedules.poll_calendars", 60, calendars.poll_task),
+        PeriodicTask("schedules.notices", 60, notices.write_notices),
     ]
 
 
@@ -113,9 +118,13 @@ def create_app(
     def metrics() -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
+    gate = IngestGate(ctx)
+    ctx.services["ingest"] = gate
+    lifecycles.append(gate.writer)
     lifecycles.append(PeriodicWorker(ctx, housekeeping_tasks(settings)))
     app.include_router(identity_router)
     app.include_router(alerts_router)
+    app.include_router(schedules_router)
     app.include_router(ingest_router)
     install_ui(app)
     return app

@@ -8,6 +8,7 @@ and PagerDuty clients all do).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.alerts import integrations as svc
@@ -26,6 +26,7 @@ from watchkeeper.alerts.adapters import parse_payload
 from watchkeeper.alerts.models import Integration
 from watchkeeper.alerts.normalized import PayloadError
 from watchkeeper.alerts.ratelimit import TokenBuckets
+from watchkeeper.alerts.writer import IngestJob, IngestWriter
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.deps import get_context
 from watchkeeper.errors import BadRequest, NotFound, PayloadTooLarge, RateLimited
@@ -37,7 +38,6 @@ router = APIRouter(tags=["ingest"])
 # query per request. Changes made in this process invalidate the entry at
 # once; other processes see them within this many seconds.
 INTEGRATION_CACHE_SECONDS = 5.0
-RETRIES_ON_RACE = 3
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,24 @@ class IngestGate:
         self.cache: dict[str, CachedIntegration] = {}
         self.buckets = TokenBuckets()
         self.listeners: list[Callable[[store.IngestResult], None]] = []
+        self.writer = IngestWriter(ctx, self.listeners)
 
-    def integration(self, token: str) -> Integration:
+    def cached(self, token: str) -> Integration | None:
         cached = self.cache.get(token)
         if cached and time.monotonic() - cached.loaded_at < INTEGRATION_CACHE_SECONDS:
             return cached.row
+        return None
+
+    async def integration_async(self, token: str) -> Integration:
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(self.integration, token)
+
+    def integration(self, token: str) -> Integration:
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         with self.ctx.db.read() as session:
             row = svc.find_by_token(session, token=token)
             if row is not None:
@@ -82,39 +95,31 @@ class IngestGate:
                 retry_after=wait,
             )
 
-    def accept(self, integration: Integration, payload: object, raw: str) -> store.IngestResult:
-        """Parse and commit one payload; runs in a worker thread."""
-        now = self.ctx.clock.now()
+    def parse(self, integration: Integration, payload: object, raw: str) -> IngestJob:
+        """Normalize a payload; PayloadError when it has the wrong shape."""
         parsed = parse_payload(
             integration.kind,
             payload,
             templates=svc.templates_of(integration),
-            now=now,
+            now=self.ctx.clock.now(),
             options=integration.options,
         )
-        for attempt in range(RETRIES_ON_RACE):
-            try:
-                with self.ctx.db.write() as session:
-                    row = session.merge(integration, load=False)
-                    result = store.ingest(
-                        session, integration=row, alerts=parsed.alerts, raw_body=raw, now=now
-                    )
-                    if parsed.template_errors:
-                        fresh = session.get(Integration, integration.id)
-                        assert fresh is not None
-                        svc.record_template_errors(
-                            session, integration=fresh, errors=parsed.template_errors, now=now
-                        )
-                        self.forget(integration.token)
-                break
-            except IntegrityError:
-                # Two processes opened the same new group or alert at once on
-                # PostgreSQL; the loser retries and now finds the winner's row.
-                if attempt == RETRIES_ON_RACE - 1:
-                    raise
-        for listener in self.listeners:
-            listener(result)
-        return result
+        if parsed.template_errors:
+            self.forget(integration.token)
+        return IngestJob(integration, parsed.alerts, raw, parsed.template_errors)
+
+    def accept(self, integration: Integration, payload: object, raw: str) -> store.IngestResult:
+        """Parse and commit one payload, blocking until it is committed."""
+        return self.writer.submit(self.parse(integration, payload, raw)).result()
+
+    async def accept_async(
+        self, integration: Integration, payload: object, raw: str
+    ) -> store.IngestResult:
+        """Parse here, commit on the writer thread, return once committed."""
+        job = self.parse(integration, payload, raw)
+        if not self.writer.running:
+            return await run_in_threadpool(lambda: self.writer.submit(job).result())
+        return await asyncio.wrap_future(self.writer.submit(job))
 
     def ping(self, integration: Integration) -> None:
         """Record a heartbeat ping; resolve the missed-heartbeat alert if it fired."""
@@ -136,11 +141,7 @@ class IngestGate:
 
 
 def gate_of(request: Request) -> IngestGate:
-    ctx = get_context(request)
-    gate = ctx.services.get("ingest")
-    if gate is None:
-        with ctx.lock:
-            gate = ctx.services.setdefault("ingest", IngestGate(ctx))
+    gate = get_context(request).services["ingest"]
     assert isinstance(gate, IngestGate)
     return gate
 
@@ -169,11 +170,11 @@ async def read_json(request: Request, limit: int) -> tuple[object, str]:
 
 async def _accept(request: Request, token: str) -> tuple[Integration, store.IngestResult]:
     gate = gate_of(request)
-    integration = await run_in_threadpool(gate.integration, token)
+    integration = await gate.integration_async(token)
     gate.check_rate(integration)
     payload, raw = await read_json(request, gate.ctx.settings.ingest_max_body_bytes)
     try:
-        result = await run_in_threadpool(gate.accept, integration, payload, raw)
+        result = await gate.accept_async(integration, payload, raw)
     except PayloadError as exc:
         raise BadRequest(exc.message) from exc
     return integration, result
@@ -197,7 +198,7 @@ def _summary(integration: Integration, result: store.IngestResult) -> dict[str, 
 )
 async def ingest(token: str, request: Request) -> Response:
     gate = gate_of(request)
-    integration = await run_in_threadpool(gate.integration, token)
+    integration = await gate.integration_async(token)
     if integration.kind == "heartbeat":
         gate.check_rate(integration)
         await run_in_threadpool(gate.ping, integration)
@@ -211,7 +212,7 @@ async def ingest(token: str, request: Request) -> Response:
 @router.get("/ingest/{token}", summary="Heartbeat ping (heartbeat integrations)")
 async def heartbeat_get(token: str, request: Request) -> Response:
     gate = gate_of(request)
-    integration = await run_in_threadpool(gate.integration, token)
+    integration = await gate.integration_async(token)
     if integration.kind != "heartbeat":
         raise NotFound("GET is only for heartbeat integrations; POST alerts to this URL")
     gate.check_rate(integration)
@@ -264,7 +265,7 @@ async def _enqueue(request: Request, token: str | None) -> Response:
             )
         token = key
     try:
-        integration = await run_in_threadpool(gate.integration, token)
+        integration = await gate.integration_async(token)
     except NotFound:
         return _pd_error(
             404,
@@ -281,7 +282,7 @@ async def _enqueue(request: Request, token: str | None) -> Response:
         )
     gate.check_rate(integration)
     try:
-        result = await run_in_threadpool(gate.accept, integration, payload, raw)
+        result = await gate.accept_async(integration, payload, raw)
     except PayloadError as exc:
         return _pd_error(400, "bad_request", "Event object is invalid", list(exc.errors))
     dedup_key = _dedup_key(payload, result)

@@ -68,6 +68,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_timeout=10,
+        # psycopg prepares a statement after 5 runs and PostgreSQL may then keep
+        # a generic plan costed while the tables were empty (a sequential scan),
+        # which turns indexed lookups into full scans as tables grow.
+        connect_args={"prepare_threshold": None},
     )
 
 

@@ -1,0 +1,251 @@
+"""Ingest throughput and latency against a live server, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--seconds 10]
+        [--million] [--no-alertmanager]
+
+Starts `watchkeeper serve` (and Debian's prometheus-alertmanager for the
+reference figure) on 127.0.0.1, then drives them with wrk from this machine:
+- prometheus endpoint, batches of 100 new alerts, 8 concurrent connections;
+- PagerDuty /v2/enqueue single events, 8 connections (throughput), then an
+  open-loop 500 events/s run for latency percentiles;
+- with --million: 1,000,000 alerts through, printing the server's RSS as it goes.
+Every figure counts only 2xx answers; each 2xx means the alerts were committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).parent
+PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not become ready")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    import psycopg
+
+    name = f"wk_bench_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def watchkeeper(db_url: str, data_dir: Path) -> Iterator[tuple[str, str, int]]:
+    env = {
+        **os.environ,
+        "WATCHKEEPER_DATABASE_URL": db_url,
+        "WATCHKEEPER_DATA_DIR": str(data_dir),
+        "WATCHKEEPER_LOG_LEVEL": "WARNING",
+    }
+    cli = [sys.executable, "-m", "watchkeeper"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "user", "create", "--email", "bench@example.com", "--name", "Bench", "--role", "admin"],
+        env=env, check=True, capture_output=True,
+    )
+    token = subprocess.run(
+        [*cli, "token", "create", "--email", "bench@example.com"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=(data_dir / "server.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base + "/healthz")
+        yield base, token, server.pid
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@contextmanager
+def alertmanager(data_dir: Path) -> Iterator[str]:
+    config = data_dir / "am.yml"
+    config.write_text("route:\n  receiver: none\nreceivers:\n  - name: none\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "/usr/bin/prometheus-alertmanager", f"--config.file={config}",
+            f"--storage.path={data_dir / 'am'}", f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/-/ready")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def wrk(url: str, script: str, seconds: int, env: dict[str, str], connections: int = 8) -> dict[str, float]:
+    """Run wrk; returns requests/s, non-2xx count and latency percentiles (ms)."""
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+         "-s", str(HERE / script), url],
+        env={**os.environ, **env}, capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: .*", out)
+    result = {"rps": rps, "non2xx": float(bad.group(1)) if bad else 0.0}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            value = float(m.group(1))
+            result[f"p{pct}_ms"] = value / 1000 if m.group(2) == "us" else value * (1000 if m.group(2) == "s" else 1)
+    if errors:
+        print("   wrk:", errors.group(0))
+    return result
+
+
+async def open_loop(url: str, routing_key: str, rate: int, seconds: int) -> list[float]:
+    """Send `rate` events/s on a fixed schedule (not waiting for answers); latencies in ms."""
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+
+        async def one(i: int) -> None:
+            nonlocal failures
+            body = {
+                "routing_key": routing_key, "event_action": "trigger", "dedup_key": f"lat-{i}",
+                "payload": {"summary": "latency probe", "source": "bench", "severity": "critical"},
+            }
+            start = time.perf_counter()
+            response = await http.post(url, json=body)
+            latencies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 202:
+                failures += 1
+
+        tasks = []
+        begin = time.perf_counter()
+        for i in range(rate * seconds):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    if failures:
+        print(f"   {failures} non-202 answers in the latency run")
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+
+def bench_db(kind: str, db_url: str, args: argparse.Namespace, am_rps: float | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp, watchkeeper(db_url, Path(tmp)) as (base, token, pid):
+        headers = {"Authorization": f"Bearer {token}"}
+        prom = httpx.post(f"{base}/api/v1/integrations", headers=headers,
+                          json={"name": "bench-prom", "kind": "prometheus"}).json()
+        pd = httpx.post(f"{base}/api/v1/integrations", headers=headers,
+                        json={"name": "bench-pd", "kind": "pagerduty"}).json()
+        path = f"{base}/ingest/{prom['token']}/api/v2/alerts"
+        print(f"\n== {kind} ==")
+        wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
+        result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
+        alerts_s = result["rps"] * 100
+        line = (f"prometheus endpoint, 100 new alerts/request, 8 senders: {alerts_s:,.0f} alerts/s "
+                f"({result['rps']:,.0f} req/s, p50 {result.get('p50_ms', 0):.1f} ms, "
+                f"p99 {result.get('p99_ms', 0):.1f} ms, non-2xx {result['non2xx']:.0f})  target >= 25,000")
+        print(line)
+        if am_rps:
+            print(f"   Alertmanager 0.25 same load: {am_rps * 100:,.0f} alerts/s; "
+                  f"Watchkeeper/Alertmanager = {alerts_s / (am_rps * 100):.2f}")
+        pd_result = wrk(f"{base}/v2/enqueue", "pd_event.lua", args.seconds,
+                        {"ROUTING_KEY": pd["token"], "RUN": "main"})
+        print(f"pagerduty /v2/enqueue single events, 8 senders: {pd_result['rps']:,.0f} events/s "
+              f"(non-2xx {pd_result['non2xx']:.0f})  target >= 2,000")
+        lat = asyncio.run(open_loop(f"{base}/v2/enqueue", pd["token"], 500, min(args.seconds, 10)))
+        print(f"pagerduty at 500 events/s: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms "
+              f"({len(lat)} events)  target p99 <= 50 ms")
+        if args.million:
+            print(f"1,000,000 alerts through; server RSS at start {rss_mib(pid):.0f} MiB")
+            sent = 0
+            run = 0
+            while sent < 1_000_000:
+                run += 1
+                r = wrk(path, "prom_batch.lua", 5, {"RUN": f"m{run}"})
+                sent += int(r["rps"] * 5 * 100)
+                print(f"   {sent:>9,} alerts: RSS {rss_mib(pid):.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--million", action="store_true")
+    parser.add_argument("--no-alertmanager", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    am_rps = None
+    if not args.no_alertmanager and Path("/usr/bin/prometheus-alertmanager").exists():
+        with tempfile.TemporaryDirectory() as tmp, alertmanager(Path(tmp)) as am:
+            wrk(f"{am}/api/v2/alerts", "prom_batch.lua", 2, {"RUN": "amwarm"})
+            am_rps = wrk(f"{am}/api/v2/alerts", "prom_batch.lua", args.seconds, {"RUN": "am"})["rps"]
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_db("SQLite", f"sqlite:///{tmp}/bench.db", args, am_rps)
+    if args.db in ("postgres", "both"):
+        with postgres_database() as url:
+            bench_db("PostgreSQL", url, args, am_rps)
+
+
+if __name__ == "__main__":
+    main()

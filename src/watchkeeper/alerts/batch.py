@@ -1,0 +1,392 @@
+"""Store many payloads at once with set-based SQL: the group-commit half of ingest.
+
+The writer thread hands over every payload waiting at that moment. Doing one
+statement per kind of change for the whole batch (insert payloads, find open
+alerts, insert new alerts, update repeats, open groups, move counters), not
+per payload, is what makes single-event senders like PagerDuty clients cheap.
+
+Order still matters when two payloads in a batch touch the same alert (a
+trigger followed by a resolve): payloads are split into rounds so that each
+alert identity appears at most once per round, and rounds run in order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts import store
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.normalized import NormalizedAlert
+from watchkeeper.alerts.store import (
+    ALERTS,
+    GROUPS,
+    PAYLOADS,
+    SEVERITY_RANK,
+    Actor,
+    IngestResult,
+)
+
+
+@dataclass
+class Payload:
+    """One accepted request: its integration, alerts and raw body."""
+
+    integration: Integration
+    alerts: Sequence[NormalizedAlert]
+    raw: str
+
+
+@dataclass
+class _Item:
+    job: int
+    integration: Integration
+    alert: NormalizedAlert
+
+
+def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) -> list[IngestResult]:
+    """Store payloads in order; one result per payload."""
+    ids = (
+        session.execute(
+            insert(PAYLOADS).returning(PAYLOADS.c.id, sort_by_parameter_order=True),
+            [
+                {"integration_id": p.integration.id, "received_at": now, "body": p.raw}
+                for p in payloads
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    results = [IngestResult(payload_id=pid) for pid in ids]
+    rounds: list[list[_Item]] = []
+    last_round: dict[tuple[int, str], int] = {}
+    for index, payload in enumerate(payloads):
+        latest: dict[str, NormalizedAlert] = {}
+        for alert in payload.alerts:
+            latest.pop(alert.fingerprint, None)  # later entries win
+            latest[alert.fingerprint] = alert
+        results[index].fingerprints = list(latest)
+        keys = [(payload.integration.id, fp) for fp in latest]
+        number = max((last_round[k] + 1 for k in keys if k in last_round), default=0)
+        for key in keys:
+            last_round[key] = number
+        while len(rounds) <= number:
+            rounds.append([])
+        rounds[number].extend(_Item(index, payload.integration, a) for a in latest.values())
+    for items in rounds:
+        _Round(session, items, results, ids, now).run()
+    return results
+
+
+class _Round:
+    def __init__(
+        self,
+        session: Session,
+        items: list[_Item],
+        results: list[IngestResult],
+        payload_ids: Sequence[int],
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.items = items
+        self.results = results
+        self.payload_ids = payload_ids
+        self.now = now
+        self.events: list[tuple[int, str, Actor, dict[str, Any]]] = []
+        self.outbox: list[tuple[str, int | None, dict[str, Any]]] = []
+        # integration id -> group id -> [added, firing change, fired]
+        self.deltas: dict[int, dict[int, list[int]]] = defaultdict(dict)
+        self.integrations = {item.integration.id: item.integration for item in items}
+
+    def run(self) -> None:
+        open_alerts = self._open_alerts()
+        fire = [i for i in self.items if i.alert.action == "fire"]
+        repeats = [i for i in fire if (i.integration.id, i.alert.fingerprint) in open_alerts]
+        fresh = [i for i in fire if (i.integration.id, i.alert.fingerprint) not in open_alerts]
+        resolving = [
+            i
+            for i in self.items
+            if i.alert.action == "resolve"
+            and (i.integration.id, i.alert.fingerprint) in open_alerts
+        ]
+        acking = [
+            i
+            for i in self.items
+            if i.alert.action == "acknowledge"
+            and (i.integration.id, i.alert.fingerprint) in open_alerts
+        ]
+        for item in self.items:
+            if item.alert.action != "fire" and item not in resolving and item not in acking:
+                self.results[item.job].ignored_alerts += 1
+        if repeats:
+            self._repeat(repeats, open_alerts)
+        if fresh:
+            self._insert(fresh)
+        if resolving:
+            self._resolve(resolving, open_alerts)
+        store.add_events(self.session, self.events, self.now)
+        store.outbox(self.session, self.now, self.outbox)
+        for integration_id, deltas in self.deltas.items():
+            actor = Actor("integration", self.integrations[integration_id].name)
+            resolved = store.apply_deltas(self.session, deltas=deltas, actor=actor, now=self.now)
+            self._credit(resolved, "resolved_group_ids")
+        for item in acking:
+            group_id = open_alerts[(item.integration.id, item.alert.fingerprint)][1]
+            self.results[item.job].touched_group_ids.add(group_id)
+        for integration_id in {i.integration.id for i in acking}:
+            groups = sorted(
+                {
+                    open_alerts[(i.integration.id, i.alert.fingerprint)][1]
+                    for i in acking
+                    if i.integration.id == integration_id
+                }
+            )
+            actor = Actor("integration", self.integrations[integration_id].name)
+            acked = store.acknowledge_groups(
+                self.session, group_ids=groups, actor=actor, now=self.now
+            )
+            self._credit(acked, "acknowledged_group_ids")
+
+    def _credit(self, group_ids: Sequence[int], attribute: str) -> None:
+        """Tell each payload's result which of the groups it touched changed state."""
+        wanted = set(group_ids)
+        for job in sorted({item.job for item in self.items}):
+            result = self.results[job]
+            getattr(result, attribute).extend(sorted(wanted & result.touched_group_ids))
+
+    def _delta(
+        self, item: _Item, group_id: int, *, added: int = 0, firing: int = 0, fired: bool = False
+    ) -> None:
+        entry = self.deltas[item.integration.id].setdefault(group_id, [0, 0, 0])
+        entry[0] += added
+        entry[1] += firing
+        entry[2] |= int(fired)
+        self.results[item.job].touched_group_ids.add(group_id)
+
+    def _open_alerts(self) -> dict[tuple[int, str], tuple[int, int]]:
+        """(integration, fingerprint) → (alert id, group id) of alerts firing now."""
+        found: dict[tuple[int, str], tuple[int, int]] = {}
+        by_integration: dict[int, list[str]] = defaultdict(list)
+        for item in self.items:
+            by_integration[item.integration.id].append(item.alert.fingerprint)
+        for integration_id, fingerprints in by_integration.items():
+            rows = self.session.execute(
+                select(ALERTS.c.open_fingerprint, ALERTS.c.id, ALERTS.c.group_id).where(
+                    ALERTS.c.integration_id == integration_id,
+                    ALERTS.c.open_fingerprint.in_(fingerprints),
+                )
+            ).all()
+            for fingerprint, alert_id, group_id in rows:
+                found[(integration_id, fingerprint)] = (alert_id, group_id)
+        return found
+
+    def _repeat(
+        self, items: list[_Item], open_alerts: dict[tuple[int, str], tuple[int, int]]
+    ) -> None:
+        self.session.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == bindparam("b_id"))
+            .values(
+                last_seen_at=self.now,
+                repeat_count=ALERTS.c.repeat_count + 1,
+                ends_at=bindparam("b_ends_at"),
+                annotations=bindparam("b_annotations"),
+                payload_id=bindparam("b_payload"),
+            ),
+            [
+                {
+                    "b_id": open_alerts[(i.integration.id, i.alert.fingerprint)][0],
+                    "b_ends_at": i.alert.ends_at,
+                    "b_annotations": i.alert.annotations,
+                    "b_payload": self.payload_ids[i.job],
+                }
+                for i in items
+            ],
+        )
+        for item in items:
+            self.results[item.job].repeated_alerts += 1
+            self._delta(
+                item, open_alerts[(item.integration.id, item.alert.fingerprint)][1], fired=True
+            )
+
+    def _insert(self, items: list[_Item]) -> None:
+        by_key: dict[tuple[int, str], list[_Item]] = defaultdict(list)
+        for item in items:
+            by_key[(item.integration.id, item.alert.group_key)].append(item)
+        group_ids = self._open_groups(by_key)
+        self.session.execute(
+            insert(ALERTS),
+            [
+                {
+                    "group_id": group_ids[(i.integration.id, i.alert.group_key)],
+                    "integration_id": i.integration.id,
+                    "fingerprint": i.alert.fingerprint,
+                    "open_fingerprint": i.alert.fingerprint,
+                    "status": "firing",
+                    "title": i.alert.title,
+                    "message": i.alert.message,
+                    "severity": i.alert.severity,
+                    "labels": i.alert.labels,
+                    "annotations": i.alert.annotations,
+                    "source_url": i.alert.source_url,
+                    "links": store.link_dicts(i.alert),
+                    "starts_at": i.alert.starts_at,
+                    "ends_at": i.alert.ends_at,
+                    "first_seen_at": self.now,
+                    "last_seen_at": self.now,
+                    "repeat_count": 0,
+                    "payload_id": self.payload_ids[i.job],
+                }
+                for i in items
+            ],
+        )
+        added: dict[int, int] = defaultdict(int)
+        for item in items:
+            gid = group_ids[(item.integration.id, item.alert.group_key)]
+            self.results[item.job].new_alerts += 1
+            self._delta(item, gid, added=1, firing=1, fired=True)
+            added[gid] += 1
+        self.outbox.extend(
+            ("group.alert_added", gid, {"new_alerts": n}) for gid, n in sorted(added.items())
+        )
+
+    def _open_groups(
+        self, by_key: dict[tuple[int, str], list[_Item]]
+    ) -> dict[tuple[int, str], int]:
+        found: dict[tuple[int, str], int] = {}
+        keys_by_integration: dict[int, list[str]] = defaultdict(list)
+        for integration_id, group_key in by_key:
+            keys_by_integration[integration_id].append(group_key)
+        for integration_id, keys in keys_by_integration.items():
+            existing = self.session.execute(
+                select(GROUPS.c.open_key, GROUPS.c.id).where(
+                    GROUPS.c.integration_id == integration_id, GROUPS.c.open_key.in_(keys)
+                )
+            ).all()
+            found.update({(integration_id, k): gid for k, gid in existing})
+            missing = [k for k in keys if (integration_id, k) not in found]
+            if missing:
+                reopened = self._reopen(self.integrations[integration_id], missing)
+                found.update({(integration_id, k): gid for k, gid in reopened.items()})
+        to_create = [k for k in by_key if k not in found]
+        if not to_create:
+            return found
+        new_rows = []
+        for wanted in to_create:
+            group_items = by_key[wanted]
+            integration = group_items[0].integration
+            alerts = [i.alert for i in group_items]
+            worst = min(alerts, key=lambda a: SEVERITY_RANK.get(a.severity, 9))
+            new_rows.append(
+                {
+                    "integration_id": integration.id,
+                    "team_id": integration.team_id,
+                    "group_key": wanted[1],
+                    "open_key": wanted[1],
+                    "status": "firing",
+                    "title": alerts[0].title,
+                    "message": alerts[0].message,
+                    "severity": worst.severity,
+                    "labels": store.common_labels(alerts),
+                    "source_url": alerts[0].source_url,
+                    "links": store.link_dicts(alerts[0]),
+                    "alerts_count": 0,
+                    "firing_count": 0,
+                    "maintenance": integration.maintenance,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "last_alert_at": self.now,
+                }
+            )
+        created = (
+            self.session.execute(
+                insert(GROUPS).returning(GROUPS.c.id, sort_by_parameter_order=True), new_rows
+            )
+            .scalars()
+            .all()
+        )
+        for wanted, gid in zip(to_create, created, strict=True):
+            found[wanted] = gid
+            integration = by_key[wanted][0].integration
+            for job in sorted({i.job for i in by_key[wanted]}):
+                self.results[job].created_group_ids.append(gid)
+            actor = Actor("integration", integration.name)
+            self.events.append((gid, "created", actor, {"maintenance": integration.maintenance}))
+            self.outbox.append(
+                (
+                    "group.created",
+                    gid,
+                    {"integration_id": integration.id, "maintenance": integration.maintenance},
+                )
+            )
+        return found
+
+    def _reopen(self, integration: Integration, keys: list[str]) -> dict[str, int]:
+        """Reopen groups resolved within the integration's reopen window, if one is set."""
+        minutes = (integration.options or {}).get("reopen_within_minutes")
+        if not isinstance(minutes, int) or minutes <= 0:
+            return {}
+        rows = self.session.execute(
+            select(GROUPS.c.group_key, func.max(GROUPS.c.id))
+            .where(
+                GROUPS.c.integration_id == integration.id,
+                GROUPS.c.group_key.in_(keys),
+                GROUPS.c.status == "resolved",
+                GROUPS.c.merged_into_id.is_(None),
+                GROUPS.c.resolved_at >= self.now - timedelta(minutes=minutes),
+            )
+            .group_by(GROUPS.c.group_key)
+        ).all()
+        reopened: dict[str, int] = {str(key): int(gid) for key, gid in rows}
+        if reopened:
+            self.session.execute(
+                update(GROUPS)
+                .where(GROUPS.c.id == bindparam("b_id"))
+                .values(
+                    status="firing",
+                    open_key=bindparam("b_key"),
+                    resolved_at=None,
+                    resolved_by=None,
+                    acknowledged_at=None,
+                    acknowledged_by=None,
+                    updated_at=self.now,
+                ),
+                [{"b_id": gid, "b_key": key} for key, gid in reopened.items()],
+            )
+            actor = Actor("integration", integration.name)
+            self.events.extend((gid, "reopened", actor, {}) for gid in reopened.values())
+            self.outbox.extend(("group.reopened", gid, {}) for gid in reopened.values())
+        return reopened
+
+    def _resolve(
+        self, items: list[_Item], open_alerts: dict[tuple[int, str], tuple[int, int]]
+    ) -> None:
+        self.session.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == bindparam("b_id"))
+            .values(
+                status="resolved",
+                open_fingerprint=None,
+                resolved_at=self.now,
+                last_seen_at=self.now,
+                ends_at=bindparam("b_ends_at"),
+            ),
+            [
+                {
+                    "b_id": open_alerts[(i.integration.id, i.alert.fingerprint)][0],
+                    "b_ends_at": i.alert.ends_at or self.now,
+                }
+                for i in items
+            ],
+        )
+        for item in items:
+            self.results[item.job].resolved_alerts += 1
+            self._delta(
+                item, open_alerts[(item.integration.id, item.alert.fingerprint)][1], firing=-1
+            )

@@ -1,0 +1,160 @@
+"""Group commit for ingest: one writer thread commits many requests per transaction.
+
+Every accepted payload must be committed before its sender hears 2xx, and a
+commit is the expensive part (an fsync on PostgreSQL, the single write lock
+on SQLite). Concurrent requests therefore hand their parsed alerts to one
+writer thread per process, which drains the queue, stores every waiting
+payload in one transaction (each in its own savepoint, so one bad payload
+cannot sink the others), commits once, and only then answers them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts import integrations as svc
+from watchkeeper.alerts import store
+from watchkeeper.alerts.batch import Payload, ingest_many
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.normalized import NormalizedAlert
+from watchkeeper.api.context import AppContext
+
+log = logging.getLogger("watchkeeper.ingest.writer")
+
+MAX_JOBS_PER_COMMIT = 64
+MAX_ALERTS_PER_COMMIT = 10_000
+
+
+@dataclass
+class IngestJob:
+    integration: Integration
+    alerts: Sequence[NormalizedAlert]
+    raw: str
+    template_errors: Sequence[str] = ()
+    future: Future[store.IngestResult] = field(default_factory=Future)
+
+
+Listener = Callable[[store.IngestResult], None]
+
+
+def write_jobs(
+    session: Session, jobs: Sequence[IngestJob], ctx: AppContext
+) -> list[store.IngestResult]:
+    now = ctx.clock.now()
+    payloads = [
+        Payload(session.merge(job.integration, load=False), job.alerts, job.raw) for job in jobs
+    ]
+    results = ingest_many(session, payloads, now)
+    for job in jobs:
+        if job.template_errors:
+            fresh = session.get(Integration, job.integration.id)
+            if fresh is not None:
+                svc.record_template_errors(
+                    session, integration=fresh, errors=job.template_errors, now=now
+                )
+    return results
+
+
+class IngestWriter:
+    """The per-process writer thread; ``write`` falls back to inline when it is not running."""
+
+    def __init__(self, ctx: AppContext, listeners: list[Listener]) -> None:
+        self.ctx = ctx
+        self.listeners = listeners
+        self._queue: queue.Queue[IngestJob | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="watchkeeper-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def submit(self, job: IngestJob) -> Future[store.IngestResult]:
+        """Queue a job for the writer thread (or write it now when there is none)."""
+        if not self.running:
+            self._commit([job])
+        else:
+            self._queue.put(job)
+        return job.future
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            alerts = len(job.alerts)
+            while len(batch) < MAX_JOBS_PER_COMMIT and alerts < MAX_ALERTS_PER_COMMIT:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._commit(batch)
+                    return
+                batch.append(more)
+                alerts += len(more.alerts)
+            self._commit(batch)
+
+    def _commit(self, batch: list[IngestJob]) -> None:
+        try:
+            with self.ctx.db.write() as session:
+                results = write_jobs(session, batch, self.ctx)
+            done: list[tuple[IngestJob, store.IngestResult | None, Exception | None]] = [
+                (job, result, None) for job, result in zip(batch, results, strict=True)
+            ]
+        except OperationalError as exc:
+            # The database is down or locked up: every payload gets the error (503).
+            log.warning("ingest commit failed for %d payloads: %s", len(batch), exc)
+            done = [(job, None, exc) for job in batch]
+        except Exception:
+            # A race with another process (PostgreSQL unique keys) or a payload that
+            # trips a bug: retry one by one so only the culprit fails.
+            done = (
+                [self._write_alone(job) for job in batch]
+                if len(batch) > 1
+                else [self._write_alone(batch[0])]
+            )
+        for job, result, error in done:
+            if error is not None:
+                job.future.set_exception(error)
+                continue
+            assert result is not None
+            job.future.set_result(result)
+            for listener in self.listeners:
+                try:
+                    listener(result)
+                except Exception:
+                    log.exception("ingest listener failed")
+
+    def _write_alone(
+        self, job: IngestJob
+    ) -> tuple[IngestJob, store.IngestResult | None, Exception | None]:
+        error: Exception = RuntimeError("not written")
+        for _attempt in range(3):
+            try:
+                with self.ctx.db.write() as session:
+                    return job, write_jobs(session, [job], self.ctx)[0], None
+            except IntegrityError as exc:
+                error = exc
+            except Exception as exc:
+                log.exception("ingest of one payload failed")
+                return job, None, exc
+        return job, None, error
