@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from watchkeeper import __version__
 from watchkeeper.alerts.api import router as alerts_router
+from watchkeeper.alerts.fastpath import IngestFastPath
 from watchkeeper.alerts.ingest import IngestGate
 from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
@@ -102,7 +103,6 @@ def create_app(
     app.state.ctx = ctx
     app.state.lifecycles = lifecycles
     install_error_handlers(app)
-    app.add_middleware(RequestObserver, registry=ctx.registry)
 
     @app.get("/healthz", tags=["meta"], summary="200 when the database answers, else 503")
     async def healthz() -> JSONResponse:
@@ -127,4 +127,8 @@ def create_app(
     app.include_router(schedules_router)
     app.include_router(ingest_router)
     install_ui(app)
+    # Added last = outermost: metrics see every request, the ingest fast path
+    # answers its routes before sessions, routing and dependencies run.
+    app.add_middleware(IngestFastPath, gate=gate)
+    app.add_middleware(RequestObserver, registry=ctx.registry)
     return app

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.alerts import integrations as svc
@@ -29,7 +30,7 @@ from watchkeeper.alerts.ratelimit import TokenBuckets
 from watchkeeper.alerts.writer import IngestJob, IngestWriter
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.deps import get_context
-from watchkeeper.errors import BadRequest, NotFound, PayloadTooLarge, RateLimited
+from watchkeeper.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, RateLimited
 
 log = logging.getLogger("watchkeeper.ingest")
 router = APIRouter(tags=["ingest"])
@@ -146,19 +147,42 @@ def gate_of(request: Request) -> IngestGate:
     return gate
 
 
-async def read_json(request: Request, limit: int) -> tuple[object, str]:
-    """The decoded body and its text; 413 past the limit, 400 when not JSON."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer independent of the framework that sends it."""
+
+    status: int
+    body: dict[str, Any] | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def encode(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
+
+
+def error_reply(exc: Exception) -> Reply:
+    """Map an error to the one error shape (503 for a database that does not answer)."""
+    if isinstance(exc, DomainError):
+        headers = (("retry-after", str(exc.retry_after)),) if isinstance(exc, RateLimited) else ()
+        return Reply(exc.status_code, _error(exc.code, exc.message), headers)
+    if isinstance(exc, PayloadError):
+        return Reply(400, _error("bad_request", exc.message))
+    if isinstance(exc, OperationalError | DBAPIError):
+        log.error("ingest: database unavailable: %s", exc)
+        return Reply(
+            503,
+            _error("unavailable", "the database is unavailable; nothing was stored, retry later"),
+            (("retry-after", "5"),),
+        )
+    log.exception("ingest failed", exc_info=exc)
+    return Reply(500, _error("internal_error", "internal error; see the server log"))
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def decode_json(body: bytes) -> tuple[object, str]:
+    """The decoded body and its text; 400 when empty or not JSON."""
     if not body.strip():
         raise BadRequest("request body is empty; send a JSON payload")
     try:
@@ -168,16 +192,22 @@ async def read_json(request: Request, limit: int) -> tuple[object, str]:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
 
 
-async def _accept(request: Request, token: str) -> tuple[Integration, store.IngestResult]:
-    gate = gate_of(request)
-    integration = await gate.integration_async(token)
-    gate.check_rate(integration)
-    payload, raw = await read_json(request, gate.ctx.settings.ingest_max_body_bytes)
-    try:
-        result = await gate.accept_async(integration, payload, raw)
-    except PayloadError as exc:
-        raise BadRequest(exc.message) from exc
-    return integration, result
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is over the {limit}-byte limit")
+
+
+async def request_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _summary(integration: Integration, result: store.IngestResult) -> dict[str, Any]:
@@ -191,70 +221,51 @@ def _summary(integration: Integration, result: store.IngestResult) -> dict[str, 
     }
 
 
-@router.post(
-    "/ingest/{token}",
-    summary="Send alerts to an integration (format depends on its kind)",
-    status_code=202,
-)
-async def ingest(token: str, request: Request) -> Response:
-    gate = gate_of(request)
-    integration = await gate.integration_async(token)
-    if integration.kind == "heartbeat":
+async def reply_ingest(gate: IngestGate, token: str, body: bytes) -> Reply:
+    """POST /ingest/{token}: the integration's kind decides the format."""
+    try:
+        integration = await gate.integration_async(token)
+        if integration.kind == "pagerduty":
+            return await reply_enqueue(gate, token, body)
         gate.check_rate(integration)
-        await run_in_threadpool(gate.ping, integration)
-        return JSONResponse({"status": "ok", "heartbeat": integration.name})
-    if integration.kind == "pagerduty":
-        return await _enqueue(request, token)
-    integration, result = await _accept(request, token)
-    return JSONResponse(_summary(integration, result), status_code=202)
+        if integration.kind == "heartbeat":
+            await run_in_threadpool(gate.ping, integration)
+            return Reply(200, {"status": "ok", "heartbeat": integration.name})
+        payload, raw = decode_json(body)
+        result = await gate.accept_async(integration, payload, raw)
+        return Reply(202, _summary(integration, result))
+    except Exception as exc:
+        return error_reply(exc)
 
 
-@router.get("/ingest/{token}", summary="Heartbeat ping (heartbeat integrations)")
-async def heartbeat_get(token: str, request: Request) -> Response:
-    gate = gate_of(request)
-    integration = await gate.integration_async(token)
-    if integration.kind != "heartbeat":
-        raise NotFound("GET is only for heartbeat integrations; POST alerts to this URL")
-    gate.check_rate(integration)
-    await run_in_threadpool(gate.ping, integration)
-    return JSONResponse({"status": "ok", "heartbeat": integration.name})
+async def reply_prometheus(gate: IngestGate, token: str, body: bytes) -> Reply:
+    """POST /ingest/{token}/api/v2/alerts: 200 with no body, as Alertmanager answers."""
+    try:
+        integration = await gate.integration_async(token)
+        gate.check_rate(integration)
+        payload, raw = decode_json(body)
+        await gate.accept_async(integration, payload, raw)
+        return Reply(200, None)
+    except Exception as exc:
+        return error_reply(exc)
 
 
-@router.post(
-    "/ingest/{token}/api/v2/alerts",
-    summary="Alertmanager API v2: Prometheus posts here when path_prefix is the ingest path",
-)
-async def prometheus_alerts(token: str, request: Request) -> Response:
-    await _accept(request, token)
-    # Prometheus only checks for a 2xx; Alertmanager itself answers 200 with no body.
-    return Response(status_code=200)
-
-
-def _pd_error(status: int, code: str, message: str, errors: list[str]) -> JSONResponse:
-    return JSONResponse(
+def _pd_error(status: int, code: str, message: str, errors: list[str]) -> Reply:
+    return Reply(
+        status,
         {
             "status": "invalid event" if status == 400 else "error",
             "message": message,
             "errors": errors,
             "error": {"code": code, "message": "; ".join(errors) or message},
         },
-        status_code=status,
     )
 
 
-@router.post(
-    "/v2/enqueue",
-    summary="PagerDuty Events API v2; routing_key is the token of a pagerduty integration",
-    status_code=202,
-)
-async def enqueue(request: Request) -> Response:
-    return await _enqueue(request, None)
-
-
-async def _enqueue(request: Request, token: str | None) -> Response:
-    gate = gate_of(request)
+async def reply_enqueue(gate: IngestGate, token: str | None, body: bytes) -> Reply:
+    """PagerDuty Events API v2, with PagerDuty's answers and error shape."""
     try:
-        payload, raw = await read_json(request, gate.ctx.settings.ingest_max_body_bytes)
+        payload, raw = decode_json(body)
     except BadRequest as exc:
         return _pd_error(400, "bad_request", "Event object is invalid", [exc.message])
     if token is None:
@@ -273,6 +284,8 @@ async def _enqueue(request: Request, token: str | None) -> Response:
             "Invalid routing key",
             ["no pagerduty integration has this routing_key"],
         )
+    except Exception as exc:
+        return error_reply(exc)
     if integration.kind != "pagerduty":
         return _pd_error(
             404,
@@ -280,15 +293,20 @@ async def _enqueue(request: Request, token: str | None) -> Response:
             "Invalid routing key",
             ["this routing_key is not a pagerduty integration"],
         )
-    gate.check_rate(integration)
     try:
+        gate.check_rate(integration)
         result = await gate.accept_async(integration, payload, raw)
     except PayloadError as exc:
         return _pd_error(400, "bad_request", "Event object is invalid", list(exc.errors))
-    dedup_key = _dedup_key(payload, result)
-    return JSONResponse(
-        {"status": "success", "message": "Event processed", "dedup_key": dedup_key},
-        status_code=202,
+    except Exception as exc:
+        return error_reply(exc)
+    return Reply(
+        202,
+        {
+            "status": "success",
+            "message": "Event processed",
+            "dedup_key": _dedup_key(payload, result),
+        },
     )
 
 
@@ -296,3 +314,65 @@ def _dedup_key(payload: object, result: store.IngestResult) -> str | None:
     if isinstance(payload, dict) and isinstance(payload.get("dedup_key"), str):
         return str(payload["dedup_key"])
     return result.fingerprints[0] if result.fingerprints else None
+
+
+def _response(reply: Reply) -> Response:
+    media = "application/json" if reply.body is not None else None
+    return Response(reply.encode(), reply.status, dict(reply.headers), media_type=media)
+
+
+async def _body_or_reply(request: Request) -> bytes | Reply:
+    try:
+        return await request_body(request, gate_of(request).ctx.settings.ingest_max_body_bytes)
+    except PayloadTooLarge as exc:
+        return error_reply(exc)
+
+
+# The FastAPI routes document the endpoints and serve them when the fast path
+# below is not installed; both call the same reply_* functions.
+
+
+@router.post(
+    "/ingest/{token}",
+    summary="Send alerts to an integration (format depends on its kind)",
+    status_code=202,
+)
+async def ingest(token: str, request: Request) -> Response:
+    body = await _body_or_reply(request)
+    if isinstance(body, Reply):
+        return _response(body)
+    return _response(await reply_ingest(gate_of(request), token, body))
+
+
+@router.get("/ingest/{token}", summary="Heartbeat ping (heartbeat integrations)")
+async def heartbeat_get(token: str, request: Request) -> Response:
+    gate = gate_of(request)
+    integration = await gate.integration_async(token)
+    if integration.kind != "heartbeat":
+        raise NotFound("GET is only for heartbeat integrations; POST alerts to this URL")
+    gate.check_rate(integration)
+    await run_in_threadpool(gate.ping, integration)
+    return JSONResponse({"status": "ok", "heartbeat": integration.name})
+
+
+@router.post(
+    "/ingest/{token}/api/v2/alerts",
+    summary="Alertmanager API v2: Prometheus posts here when path_prefix is the ingest path",
+)
+async def prometheus_alerts(token: str, request: Request) -> Response:
+    body = await _body_or_reply(request)
+    if isinstance(body, Reply):
+        return _response(body)
+    return _response(await reply_prometheus(gate_of(request), token, body))
+
+
+@router.post(
+    "/v2/enqueue",
+    summary="PagerDuty Events API v2; routing_key is the token of a pagerduty integration",
+    status_code=202,
+)
+async def enqueue(request: Request) -> Response:
+    body = await _body_or_reply(request)
+    if isinstance(body, Reply):
+        return _response(body)
+    return _response(await reply_enqueue(gate_of(request), None, body))

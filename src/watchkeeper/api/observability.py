@@ -72,6 +72,9 @@ class RequestObserver:
 
 
 def _route_template(scope: Scope) -> str:
+    fast = scope.get("watchkeeper.route")
+    if isinstance(fast, str):
+        return fast
     route: Any = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     if isinstance(path, str):

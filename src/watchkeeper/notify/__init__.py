@@ -1,0 +1,1 @@
+"""Notification channels: message rendering, outgoing-URL safety, secrets and senders."""
