@@ -2,7 +2,16 @@
 
 from watchkeeper.alerts import models as alerts_models
 from watchkeeper.db.base import Base
+from watchkeeper.escalation import models as escalation_models
 from watchkeeper.identity import models as identity_models
+from watchkeeper.notify import models as notify_models
 from watchkeeper.schedules import models as schedules_models
 
-__all__ = ["Base", "alerts_models", "identity_models", "schedules_models"]
+__all__ = [
+    "Base",
+    "alerts_models",
+    "escalation_models",
+    "identity_models",
+    "notify_models",
+    "schedules_models",
+]
