@@ -18,6 +18,7 @@ DNS-rebinding gap between "resolve to check" and "resolve to connect".
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,7 @@ METADATA_IPS = frozenset(
 )
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+")
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
 DEFAULT_MAX_REDIRECTS = 3
@@ -133,7 +135,15 @@ def _literal_ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return None
+        pass
+    # Legacy IPv4 spellings (2852039166, 0xa9fea9fe, 169.254.43518) that the
+    # system resolver turns into addresses; judge them without a DNS query.
+    if _LEGACY_IPV4.fullmatch(host) and any(c.isdigit() for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def check_url(
@@ -207,7 +217,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         literal = _literal_ip(host)
         if literal is not None:
-            addresses = [host]
+            addresses = [str(literal)]
         else:
             try:
                 addresses = self._resolver(host, port)
