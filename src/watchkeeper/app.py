@@ -21,7 +21,11 @@ from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.observability import RequestObserver
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.engine import Database
+from watchkeeper.escalation.api import router as escalation_router
+from watchkeeper.escalation.engine import Engine
 from watchkeeper.identity.api import router as identity_router
+from watchkeeper.notify.api import ack_router
+from watchkeeper.notify.api import router as notify_router
 from watchkeeper.schedules.api import router as schedules_router
 from watchkeeper.settings import Settings
 from watchkeeper.ui.routes import install_ui
@@ -121,8 +125,16 @@ def create_app(
     gate = IngestGate(ctx)
     ctx.services["ingest"] = gate
     lifecycles.append(gate.writer)
+    engine = Engine(ctx)
+    ctx.services["engine"] = engine
+    gate.listeners.append(engine.wake)
+    if settings.run_engine:
+        lifecycles.append(engine)
     lifecycles.append(PeriodicWorker(ctx, housekeeping_tasks(settings)))
     app.include_router(identity_router)
+    app.include_router(escalation_router)
+    app.include_router(notify_router)
+    app.include_router(ack_router)
     app.include_router(alerts_router)
     app.include_router(schedules_router)
     app.include_router(ingest_router)

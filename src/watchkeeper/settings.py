@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     ingest_rate_limit_per_minute: int = 60000
     retention_days: int = 30
     run_engine: bool = True
+    # Provider settings shared by every contact method of a type, as JSON, e.g.
+    # {"email": {"host": "smtp.example.com", "from": "oncall@example.com"},
+    #  "slack": {"token": "xoxb-..."}}; a contact method's own settings win.
+    notify_defaults: dict[str, dict[str, str]] = Field(default_factory=dict, repr=False)
+    # Hosts or CIDRs outgoing requests may reach even when they look internal.
+    notify_url_allow: list[str] = Field(default_factory=list)
+    notify_deny_private: bool = False
+    # How often the engine looks for due work when nothing woke it (seconds).
+    engine_poll_seconds: float = 1.0
+    # Prometheus for native SLO evaluation and `watchkeeper slo gate` when an SLO names none.
+    prometheus_url: str | None = None
+    prometheus_token: str | None = Field(default=None, repr=False)
+    prometheus_basic_auth: str | None = Field(default=None, repr=False)  # USER:PASSWORD
+    slo_evaluation_interval_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("base_url")
     @classmethod

@@ -1,0 +1,228 @@
+"""The engine's reading of the alerts outbox: what each group event sets in motion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts import store
+from watchkeeper.alerts.models import AlertGroup, Integration, OutboxCursor, OutboxEvent
+from watchkeeper.escalation import runner
+from watchkeeper.escalation.models import EscalationChain
+from watchkeeper.notify import dispatch, outgoing
+from watchkeeper.notify.models import Delivery
+from watchkeeper.routing import service as routing
+
+log = logging.getLogger("watchkeeper.engine")
+CONSUMER = "engine"
+BATCH = 500
+# An id missing from the outbox is either a transaction still committing (wait
+# for it) or one that rolled back (skip it); after this long we assume the latter.
+GAP_PATIENCE = timedelta(seconds=5)
+
+START_TOPICS = ("group.created", "group.reopened", "group.unresolved")
+
+
+def _cursor(session: Session, *, lock: bool) -> OutboxCursor | None:
+    query = select(OutboxCursor).where(OutboxCursor.consumer == CONSUMER)
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    cursor = session.scalar(query)
+    if cursor is None:
+        exists = session.scalar(
+            select(OutboxCursor.consumer).where(OutboxCursor.consumer == CONSUMER)
+        )
+        if exists is not None:
+            return None  # another process holds it
+        session.execute(insert(OutboxCursor).values(consumer=CONSUMER, last_id=0))
+        cursor = session.scalar(query)
+    return cursor
+
+
+def consume(
+    session: Session,
+    *,
+    now: datetime,
+    lock: bool,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> int:
+    """Handle new outbox events in order; returns how many were handled."""
+    cursor = _cursor(session, lock=lock)
+    if cursor is None:
+        return 0
+    rows = session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.id > cursor.last_id)
+        .order_by(OutboxEvent.id)
+        .limit(BATCH)
+    ).all()
+    expected = cursor.last_id + 1
+    taken: list[OutboxEvent] = []
+    for row in rows:
+        if row.id != expected and now - row.at < GAP_PATIENCE:
+            break
+        taken.append(row)
+        expected = row.id + 1
+    if not taken:
+        return 0
+    groups = {
+        g.id: g
+        for g in session.scalars(
+            select(AlertGroup).where(AlertGroup.id.in_({e.group_id for e in taken if e.group_id}))
+        )
+    }
+    for event in taken:
+        group = groups.get(event.group_id) if event.group_id else None
+        if group is None or not event.topic.startswith("group."):
+            continue
+        try:
+            with session.begin_nested():
+                _handle(session, event, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+        except Exception:
+            log.exception("engine could not handle outbox event %s (%s)", event.id, event.topic)
+    cursor.last_id = taken[-1].id
+    return len(taken)
+
+
+def _handle(
+    session: Session,
+    event: OutboxEvent,
+    group: AlertGroup,
+    *,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> None:
+    topic = event.topic.removeprefix("group.")
+    if event.topic in START_TOPICS:
+        if group.maintenance or (event.payload or {}).get("maintenance"):
+            return
+        _route(session, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+        outgoing.queue_for_event(session, group=group, event="created", now=now, serial=event.id)
+    elif topic == "acknowledged":
+        runner.pause(session, group_ids=[group.id], now=now)
+        _chat_update(session, group, event.id, now=now, base_url=base_url)
+        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+    elif topic in ("unacknowledged", "unsilenced"):
+        if group.status == "firing":
+            runner.resume(session, group_ids=[group.id], now=now)
+        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+    elif topic == "silenced":
+        runner.pause(session, group_ids=[group.id], now=now)
+        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+    elif topic in ("resolved", "merged"):
+        runner.finish(session, group_ids=[group.id], reason=topic, now=now)
+        _chat_update(session, group, event.id, now=now, base_url=base_url)
+        outgoing.queue_for_event(session, group=group, event="resolved", now=now, serial=event.id)
+
+
+def _route(
+    session: Session,
+    group: AlertGroup,
+    *,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> None:
+    routes = routing.routes_of(session, integration_id=group.integration_id)
+    if not routes:
+        return
+    context: dict[str, Any] = {
+        "labels": dict(group.labels or {}),
+        "title": group.title,
+        "severity": group.severity,
+    }
+    route = routing.choose(routes, group.labels or {}, context)
+    system = store.Actor("system", "routing")
+    if route is None:
+        store.add_events(session, [(group.id, "no_route", system, {})], now)
+        return
+    store.add_events(
+        session, [(group.id, "routed", system, {"route": route.name or route.id})], now
+    )
+    if route.chat_destination_ids:
+        queue_chat(session, group, route.chat_destination_ids, now=now, base_url=base_url)
+    if route.escalation_chain_id is not None:
+        chain = session.get(EscalationChain, route.escalation_chain_id)
+        if chain is not None:
+            runner.start(
+                session,
+                group=group,
+                chain=chain,
+                route_id=route.id,
+                now=now,
+                base_url=base_url,
+                ack_url_for=ack_url_for,
+            )
+
+
+def queue_chat(
+    session: Session,
+    group: AlertGroup,
+    destination_ids: Sequence[int],
+    *,
+    now: datetime,
+    base_url: str,
+) -> None:
+    rows = []
+    for destination_id in destination_ids:
+        key = f"g{group.id}:chat:d{destination_id}"
+        rows.append(
+            {
+                "idempotency_key": key,
+                "group_id": group.id,
+                "chat_destination_id": destination_id,
+                "channel": _channel(session, destination_id),
+                "kind": "chat",
+                "message": dispatch.group_message(
+                    group, base_url=base_url, ack_url=None, kind="chat", idempotency_key=key
+                ),
+            }
+        )
+    dispatch.queue_deliveries(session, rows, now=now)
+
+
+def _channel(session: Session, destination_id: int) -> str:
+    from watchkeeper.notify.models import ChatDestination
+
+    destination = session.get(ChatDestination, destination_id)
+    return destination.type if destination else "unknown"
+
+
+def _chat_update(
+    session: Session, group: AlertGroup, serial: int, *, now: datetime, base_url: str
+) -> None:
+    """Post the new status to every chat destination that got the first message."""
+    firsts = session.scalars(
+        select(Delivery).where(Delivery.group_id == group.id, Delivery.kind == "chat")
+    ).all()
+    rows = []
+    for first in firsts:
+        key = f"g{group.id}:chat:d{first.chat_destination_id}:ev{serial}"
+        message = dispatch.group_message(
+            group, base_url=base_url, ack_url=None, kind="chat", idempotency_key=key
+        )
+        message["title"] = f"[{group.status.upper()}] {group.title}"
+        message["update_of"] = first.id
+        rows.append(
+            {
+                "idempotency_key": key,
+                "group_id": group.id,
+                "chat_destination_id": first.chat_destination_id,
+                "channel": first.channel,
+                "kind": "chat_update",
+                "message": message,
+            }
+        )
+    dispatch.queue_deliveries(session, rows, now=now)
+
+
+def integration_name(session: Session, integration_id: int) -> str:
+    integration = session.get(Integration, integration_id)
+    return integration.name if integration else str(integration_id)

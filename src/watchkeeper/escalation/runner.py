@@ -1,0 +1,357 @@
+"""Running escalations from durable rows: start, advance when due, pause, resume, finish.
+
+The pure ``advance`` decides what a chain does next; this module loads what
+it needs, carries out the actions (queue user notifications and webhooks,
+resolve, declare an incident) and stores the new state, all in the caller's
+transaction, so a crash either did all of a step or none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts import store
+from watchkeeper.alerts.models import Alert, AlertGroup
+from watchkeeper.alerts.store import Actor
+from watchkeeper.escalation.advance import Action, EscalationState, Facts, advance
+from watchkeeper.escalation.models import Escalation, EscalationChain
+from watchkeeper.escalation.steps import (
+    ChainSnapshot,
+    DeclareIncident,
+    NotifyOnCall,
+    NotifyTeam,
+    NotifyUsers,
+    Resolve,
+    TriggerWebhook,
+    step_from_json,
+)
+from watchkeeper.identity.models import TeamMembership, User
+from watchkeeper.notify import dispatch
+
+log = logging.getLogger("watchkeeper.escalation")
+ENGINE = Actor("system", "escalation")
+BATCH = 200
+
+# Called with (session, group, severity, now) when a declare_incident step runs;
+# the incidents package registers itself here when it is installed.
+IncidentHook = Callable[[Session, AlertGroup, str, datetime], object]
+incident_hooks: list[IncidentHook] = []
+
+
+def snapshot_of(chain: EscalationChain) -> ChainSnapshot:
+    return ChainSnapshot(
+        chain_id=chain.id,
+        name=chain.name,
+        time_zone=chain.time_zone,
+        steps=tuple(step_from_json(s) for s in chain.steps),
+    )
+
+
+def start(
+    session: Session,
+    *,
+    group: AlertGroup,
+    chain: EscalationChain,
+    route_id: int | None,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> Escalation:
+    """Snapshot the chain and run its first steps now (restarting any earlier run)."""
+    snapshot = snapshot_of(chain)
+    state = EscalationState.start(now, round_robin_offset=chain.round_robin_offset)
+    chain.round_robin_offset += 1
+    row = session.scalar(select(Escalation).where(Escalation.group_id == group.id))
+    epoch = 0
+    if row is None:
+        row = Escalation(group_id=group.id, created_at=now, nobody_notified=0)
+        session.add(row)
+    else:
+        epoch = int(row.state.get("epoch", 0)) + 1
+    row.chain_id = chain.id
+    row.route_id = route_id
+    row.snapshot = snapshot.to_json()
+    row.state = {**state.to_json(), "epoch": epoch}
+    row.status = "active"
+    row.wake_at = now
+    row.ack_timeout_minutes = chain.ack_timeout_minutes
+    row.finished_reason = None
+    row.updated_at = now
+    session.flush()
+    store.add_events(
+        session, [(group.id, "escalation_started", ENGINE, {"chain": chain.name})], now
+    )
+    step(session, row, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+    return row
+
+
+def run_due(
+    session: Session,
+    *,
+    now: datetime,
+    lock: bool,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> int:
+    """Advance every active escalation whose wake time has come."""
+    query = (
+        select(Escalation)
+        .where(Escalation.status == "active", Escalation.wake_at <= now)
+        .order_by(Escalation.wake_at)
+        .limit(BATCH)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    rows = session.scalars(query).all()
+    if not rows:
+        return 0
+    groups = {
+        g.id: g
+        for g in session.scalars(
+            select(AlertGroup).where(AlertGroup.id.in_([r.group_id for r in rows]))
+        )
+    }
+    for row in rows:
+        group = groups.get(row.group_id)
+        if group is None or group.status != "firing":
+            # Acknowledged, silenced or resolved since: the consumer pauses or ends it.
+            row.status = (
+                "paused" if group is not None and group.status != "resolved" else "finished"
+            )
+            continue
+        step(session, row, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+    return len(rows)
+
+
+def step(
+    session: Session,
+    row: Escalation,
+    group: AlertGroup,
+    *,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> None:
+    snapshot = ChainSnapshot.from_json(row.snapshot)
+    state = EscalationState.from_json(row.state)
+    facts = Facts(
+        alert_counts={
+            minutes: _alerts_since(session, group.id, now - timedelta(minutes=minutes))
+            for minutes in snapshot.alert_rate_windows()
+        }
+    )
+    decision = advance(snapshot, state, facts, now)
+    epoch = int(row.state.get("epoch", 0))
+    for action in decision.actions:
+        _execute(session, row, group, action, epoch=epoch, now=now, snapshot=snapshot)
+    row.state = {**decision.state.to_json(), "epoch": epoch}
+    row.updated_at = now
+    if decision.finished:
+        row.status = "finished"
+        row.wake_at = None
+        row.finished_reason = decision.reason
+        store.add_events(
+            session, [(group.id, "escalation_finished", ENGINE, {"reason": decision.reason})], now
+        )
+    else:
+        row.wake_at = decision.wake_at
+
+
+def _alerts_since(session: Session, group_id: int, since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count(Alert.id)).where(
+                Alert.group_id == group_id, Alert.first_seen_at >= since
+            )
+        )
+        or 0
+    )
+
+
+def _execute(
+    session: Session,
+    row: Escalation,
+    group: AlertGroup,
+    action: Action,
+    *,
+    epoch: int,
+    now: datetime,
+    snapshot: ChainSnapshot,
+) -> None:
+    effect = action.effect
+    cause = f"e{row.id}.{epoch}:s{action.step_index}:r{action.repeat}"
+    if isinstance(effect, NotifyUsers | NotifyOnCall | NotifyTeam):
+        users, what = _targets(session, effect, now)
+        if not users:
+            row.nobody_notified += 1
+            store.add_events(session, [(group.id, "nobody_to_notify", ENGINE, {"step": what})], now)
+            return
+        urgency = "important" if effect.important else "default"
+        for user in users:
+            dispatch.start_user_notification(
+                session, group_id=group.id, user_id=user.id, urgency=urgency, cause=cause, now=now
+            )
+        store.add_events(
+            session,
+            [
+                (
+                    group.id,
+                    "notified",
+                    ENGINE,
+                    {"step": what, "users": [u.email for u in users], "urgency": urgency},
+                )
+            ],
+            now,
+        )
+    elif isinstance(effect, TriggerWebhook):
+        from watchkeeper.notify.outgoing import queue_webhook
+
+        queue_webhook(
+            session,
+            webhook_id=effect.webhook_id,
+            group=group,
+            event="escalation_step",
+            cause=cause,
+            now=now,
+        )
+    elif isinstance(effect, Resolve):
+        store.resolve_groups(session, group_ids=[group.id], actor=ENGINE, now=now)
+    elif isinstance(effect, DeclareIncident):
+        if not incident_hooks:
+            store.add_events(
+                session,
+                [
+                    (
+                        group.id,
+                        "incident_not_declared",
+                        ENGINE,
+                        {"reason": "incidents are not installed"},
+                    )
+                ],
+                now,
+            )
+        for hook in incident_hooks:
+            hook(session, group, effect.severity, now)
+
+
+def _targets(
+    session: Session, effect: NotifyUsers | NotifyOnCall | NotifyTeam, now: datetime
+) -> tuple[list[User], str]:
+    if isinstance(effect, NotifyUsers):
+        ids: Sequence[int] = effect.user_ids
+        what = "users"
+    elif isinstance(effect, NotifyTeam):
+        ids = session.scalars(
+            select(TeamMembership.user_id).where(TeamMembership.team_id == effect.team_id)
+        ).all()
+        what = f"team {effect.team_id}"
+    else:
+        from watchkeeper.schedules.reports import who_is_on_call
+
+        try:
+            ids = who_is_on_call(session, schedule_id=effect.schedule_id, at=now)
+        except Exception as exc:  # a deleted schedule must not stop the chain
+            log.warning("on-call lookup for schedule %s failed: %s", effect.schedule_id, exc)
+            ids = ()
+        what = f"on call in schedule {effect.schedule_id}"
+    if not ids:
+        return [], what
+    users = session.scalars(
+        select(User).where(User.id.in_(ids), User.is_active.is_(True)).order_by(User.id)
+    ).all()
+    return list(users), what
+
+
+def pause(session: Session, *, group_ids: Sequence[int], now: datetime) -> None:
+    for row in session.scalars(
+        select(Escalation).where(Escalation.group_id.in_(group_ids), Escalation.status == "active")
+    ):
+        row.status = "paused"
+        row.updated_at = now
+    dispatch.cancel_user_notifications(session, group_ids=group_ids)
+
+
+def resume(session: Session, *, group_ids: Sequence[int], now: datetime) -> None:
+    """Continue paused escalations where they were (their pending wait restarts now)."""
+    for row in session.scalars(
+        select(Escalation).where(Escalation.group_id.in_(group_ids), Escalation.status == "paused")
+    ):
+        row.status = "active"
+        state: dict[str, Any] = dict(row.state)
+        state["wake_at"] = None
+        row.state = state
+        row.wake_at = now
+        row.updated_at = now
+
+
+def finish(session: Session, *, group_ids: Sequence[int], reason: str, now: datetime) -> None:
+    for row in session.scalars(
+        select(Escalation).where(
+            Escalation.group_id.in_(group_ids), Escalation.status != "finished"
+        )
+    ):
+        row.status = "finished"
+        row.wake_at = None
+        row.finished_reason = reason
+        row.updated_at = now
+    dispatch.cancel_user_notifications(session, group_ids=group_ids)
+
+
+def expire_acknowledgements(
+    session: Session,
+    *,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> int:
+    """Restart escalations whose acknowledgement timed out on a still-open group."""
+    rows = session.execute(
+        select(Escalation, AlertGroup)
+        .join(AlertGroup, AlertGroup.id == Escalation.group_id)
+        .where(
+            # A chain that already ran to its end restarts too: the timeout means
+            # "whoever acknowledged is no longer on it", not "continue the chain".
+            Escalation.status.in_(("paused", "finished")),
+            Escalation.ack_timeout_minutes.is_not(None),
+            AlertGroup.status == "acknowledged",
+        )
+        .limit(BATCH)
+    ).all()
+    restarted = 0
+    for row, group in rows:
+        assert row.ack_timeout_minutes is not None
+        if group.acknowledged_at is None or (
+            group.acknowledged_at + timedelta(minutes=row.ack_timeout_minutes) > now
+        ):
+            continue
+        group.status = "firing"
+        group.acknowledged_at = None
+        group.acknowledged_by = None
+        group.updated_at = now
+        store.add_events(
+            session,
+            [(group.id, "acknowledgement_expired", ENGINE, {"minutes": row.ack_timeout_minutes})],
+            now,
+        )
+        chain = session.get(EscalationChain, row.chain_id) if row.chain_id else None
+        if chain is None:
+            row.status = "active"
+            row.wake_at = now
+            continue
+        start(
+            session,
+            group=group,
+            chain=chain,
+            route_id=row.route_id,
+            now=now,
+            base_url=base_url,
+            ack_url_for=ack_url_for,
+        )
+        restarted += 1
+    return restarted

@@ -1,0 +1,295 @@
+"""From "notify this user" to delivered messages: rule walking and the delivery queue.
+
+Every step that sends something first writes a ``Delivery`` row whose
+idempotency key names the group, the escalation step and round, the user,
+the contact method and the rule position. The row is written in the same
+transaction as the state change that caused it, so a crash never loses a
+notification and a replay never queues one twice. Sending happens outside
+any transaction (a slow provider must not hold SQLite's write lock): a row
+is claimed (status ``sending``), sent, and its outcome recorded. Only a
+process that dies between claiming and recording can cause a duplicate, and
+only of that one in-flight attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerts.models import AlertGroup
+from watchkeeper.notify.models import ContactMethod, Delivery, NotificationRule, UserNotification
+
+MAX_ATTEMPTS = 5
+# Backoff between attempts: 10 s, 20 s, 40 s, 80 s (bounded exponential).
+BASE_BACKOFF_SECONDS = 10
+# A claim older than this belongs to a process that died mid-send.
+STALE_CLAIM = timedelta(minutes=2)
+BATCH = 200
+
+
+def group_message(
+    group: AlertGroup, *, base_url: str, ack_url: str | None, kind: str, idempotency_key: str
+) -> dict[str, Any]:
+    """The stored form of a notification about an alert group (see notify.message.Message)."""
+    important = {k: v for k, v in (group.labels or {}).items() if k in _LABELS_THAT_MATTER}
+    return {
+        "title": group.title,
+        "severity": group.severity,
+        "summary": group.message or "",
+        "group_url": f"{base_url}/alert-groups/{group.id}",
+        "idempotency_key": idempotency_key,
+        "kind": kind,
+        "labels": important,
+        "links": [[link["title"], link["url"]] for link in (group.links or [])]
+        + ([["Source", group.source_url]] if group.source_url else []),
+        "ack_url": ack_url,
+        "status": group.status,
+        "alerts_count": group.alerts_count,
+    }
+
+
+_LABELS_THAT_MATTER = frozenset(
+    {
+        "service",
+        "team",
+        "env",
+        "environment",
+        "cluster",
+        "namespace",
+        "job",
+        "instance",
+        "alertname",
+        "severity",
+        "region",
+        "slo",
+    }
+)
+
+
+def user_rules(session: Session, *, user_id: int, urgency: str) -> list[dict[str, Any]]:
+    """The user's rule list as a snapshot; important falls back to default when empty.
+
+    Only verified contact methods are used. A user with no usable rule still
+    gets one try on every verified method, so nobody is silently unreachable.
+    """
+    verified = {
+        m.id: m
+        for m in session.scalars(
+            select(ContactMethod).where(
+                ContactMethod.user_id == user_id, ContactMethod.verified.is_(True)
+            )
+        )
+    }
+    for wanted in (urgency, "default"):
+        rows = session.scalars(
+            select(NotificationRule)
+            .where(NotificationRule.user_id == user_id, NotificationRule.urgency == wanted)
+            .order_by(NotificationRule.position, NotificationRule.id)
+        ).all()
+        steps = [
+            {"kind": "notify", "contact_method_id": r.contact_method_id}
+            if r.kind == "notify"
+            else {"kind": "wait", "minutes": r.wait_minutes or 0}
+            for r in rows
+            if r.kind == "wait" or r.contact_method_id in verified
+        ]
+        if any(s["kind"] == "notify" for s in steps):
+            return steps
+    return [{"kind": "notify", "contact_method_id": mid} for mid in sorted(verified)]
+
+
+def start_user_notification(
+    session: Session, *, group_id: int, user_id: int, urgency: str, cause: str, now: datetime
+) -> int:
+    """Begin walking a user's rules; the first notify steps are queued right away."""
+    rules = user_rules(session, user_id=user_id, urgency=urgency)
+    row_id = session.execute(
+        insert(UserNotification)
+        .values(
+            group_id=group_id,
+            user_id=user_id,
+            urgency=urgency,
+            cause=cause,
+            rules=rules,
+            position=0,
+            status="active",
+            wake_at=now,
+            created_at=now,
+        )
+        .returning(UserNotification.id)
+    ).scalar_one()
+    return int(row_id)
+
+
+def run_due_user_notifications(
+    session: Session, *, now: datetime, base_url: str, ack_url_for: Any, lock: bool
+) -> int:
+    """Advance rule walkers whose wait is over; queue their deliveries."""
+    query = (
+        select(UserNotification)
+        .where(UserNotification.status == "active", UserNotification.wake_at <= now)
+        .order_by(UserNotification.wake_at)
+        .limit(BATCH)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    walkers = session.scalars(query).all()
+    if not walkers:
+        return 0
+    groups = {
+        g.id: g
+        for g in session.scalars(
+            select(AlertGroup).where(AlertGroup.id.in_({w.group_id for w in walkers}))
+        )
+    }
+    methods = {
+        m.id: m
+        for m in session.scalars(
+            select(ContactMethod).where(ContactMethod.user_id.in_({w.user_id for w in walkers}))
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    for walker in walkers:
+        group = groups.get(walker.group_id)
+        if group is None or group.status != "firing":
+            walker.status = "cancelled"
+            continue
+        position = walker.position
+        wake_at: datetime | None = None
+        while position < len(walker.rules):
+            step = walker.rules[position]
+            position += 1
+            if step["kind"] == "wait":
+                wake_at = now + timedelta(minutes=int(step["minutes"]))
+                break
+            method = methods.get(step["contact_method_id"])
+            if method is None or not method.verified:
+                continue
+            key = f"g{group.id}:{walker.cause}:u{walker.user_id}:cm{method.id}:p{position}"
+            rows.append(
+                {
+                    "idempotency_key": key,
+                    "group_id": group.id,
+                    "user_id": walker.user_id,
+                    "contact_method_id": method.id,
+                    "channel": method.type,
+                    "kind": "page",
+                    "message": group_message(
+                        group,
+                        base_url=base_url,
+                        ack_url=ack_url_for(group.id, walker.user_id),
+                        kind="page",
+                        idempotency_key=key,
+                    ),
+                }
+            )
+        walker.position = position
+        if wake_at is None:
+            walker.status = "done"
+            walker.wake_at = None
+        else:
+            walker.wake_at = wake_at
+    queue_deliveries(session, rows, now=now)
+    return len(walkers)
+
+
+def cancel_user_notifications(session: Session, *, group_ids: Sequence[int]) -> None:
+    if group_ids:
+        session.execute(
+            update(UserNotification)
+            .where(UserNotification.group_id.in_(group_ids), UserNotification.status == "active")
+            .values(status="cancelled")
+        )
+
+
+def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> int:
+    """Insert deliveries whose idempotency key is new; returns how many were queued."""
+    if not rows:
+        return 0
+    keys = [r["idempotency_key"] for r in rows]
+    existing = set(
+        session.scalars(select(Delivery.idempotency_key).where(Delivery.idempotency_key.in_(keys)))
+    )
+    fresh: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["idempotency_key"] not in existing:
+            fresh.setdefault(row["idempotency_key"], row)
+    if not fresh:
+        return 0
+    session.execute(
+        insert(Delivery),
+        [
+            {
+                "group_id": None,
+                "user_id": None,
+                "contact_method_id": None,
+                "chat_destination_id": None,
+                "webhook_id": None,
+                "provider_message_id": None,
+                **row,
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for row in fresh.values()
+        ],
+    )
+    return len(fresh)
+
+
+def claim_due(session: Session, *, now: datetime, lock: bool, limit: int = BATCH) -> list[Delivery]:
+    """Mark due deliveries as being sent by this process and return them."""
+    query = (
+        select(Delivery)
+        .where(
+            or_(
+                Delivery.status.in_(("queued", "retrying")) & (Delivery.next_attempt_at <= now),
+                (Delivery.status == "sending") & (Delivery.claimed_at < now - STALE_CLAIM),
+            )
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query).all())
+    for row in rows:
+        row.status = "sending"
+        row.claimed_at = now
+        row.attempts += 1
+    return rows
+
+
+def record_outcome(
+    session: Session,
+    *,
+    delivery_id: int,
+    sent: bool,
+    retryable: bool,
+    response: str,
+    provider_message_id: str | None,
+    now: datetime,
+) -> str:
+    """Store an attempt's result; schedules a retry with backoff when it can help."""
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        return "gone"
+    row.provider_response = response
+    row.claimed_at = None
+    if sent:
+        row.status = "sent"
+        row.sent_at = now
+        row.provider_message_id = provider_message_id
+    elif retryable and row.attempts < MAX_ATTEMPTS:
+        row.status = "retrying"
+        row.next_attempt_at = now + timedelta(
+            seconds=BASE_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
+        )
+    else:
+        row.status = "failed"
+    return row.status
