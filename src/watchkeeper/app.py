@@ -24,10 +24,12 @@ from watchkeeper.db.engine import Database
 from watchkeeper.escalation.api import router as escalation_router
 from watchkeeper.escalation.engine import Engine
 from watchkeeper.identity.api import router as identity_router
+from watchkeeper.incidents.api import router as incidents_router
 from watchkeeper.notify.api import ack_router
 from watchkeeper.notify.api import router as notify_router
 from watchkeeper.schedules.api import router as schedules_router
 from watchkeeper.settings import Settings
+from watchkeeper.slo.api import router as slo_router
 from watchkeeper.ui.routes import install_ui
 from watchkeeper.worker import PeriodicTask, PeriodicWorker
 
@@ -52,7 +54,9 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
     from functools import partial
 
     from watchkeeper.alerts import housekeeping
+    from watchkeeper.incidents import feed, reminders
     from watchkeeper.schedules import calendars, notices
+    from watchkeeper.slo import evaluation as slo_evaluation
 
     return [
         PeriodicTask("alerts.expire", 5, housekeeping.expire_alerts),
@@ -66,6 +70,14 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
         ),
         PeriodicTask("schedules.poll_calendars", 60, calendars.poll_task),
         PeriodicTask("schedules.notices", 60, notices.write_notices),
+        PeriodicTask("incidents.feed", 3, feed.consume),
+        PeriodicTask("incidents.update_reminders", 30, reminders.update_reminders),
+        PeriodicTask("incidents.review_reminders", 300, reminders.review_reminders),
+        PeriodicTask(
+            "slo.evaluate",
+            settings.slo_evaluation_interval_seconds,
+            partial(slo_evaluation.evaluate_slos, settings=settings),
+        ),
     ]
 
 
@@ -132,11 +144,13 @@ def create_app(
         lifecycles.append(engine)
     lifecycles.append(PeriodicWorker(ctx, housekeeping_tasks(settings)))
     app.include_router(identity_router)
+    app.include_router(incidents_router)
     app.include_router(escalation_router)
     app.include_router(notify_router)
     app.include_router(ack_router)
     app.include_router(alerts_router)
     app.include_router(schedules_router)
+    app.include_router(slo_router)
     app.include_router(ingest_router)
     install_ui(app)
     # Added last = outermost: metrics see every request, the ingest fast path

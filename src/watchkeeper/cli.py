@@ -17,6 +17,7 @@ from watchkeeper.identity import service as identity
 from watchkeeper.identity.credentials import new_password
 from watchkeeper.identity.principal import SYSTEM
 from watchkeeper.identity.schemas import UserCreate
+from watchkeeper.incidents.cli import incident_app
 from watchkeeper.schedules.cli import oncall as oncall_command
 from watchkeeper.settings import Settings
 from watchkeeper.slo.cli import slo_app
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("oncall")(oncall_command)
+app.add_typer(incident_app, name="incident")
 app.add_typer(
     slo_app, name="slo", help="SLOs: rule generation, the what-if learner, the deploy gate."
 )

@@ -82,7 +82,7 @@ def test_critical_pages_ack_stops_further_steps(
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, ada, _ = _setup(
+    integration, _ada, _ = _setup(
         client,
         admin,
         make_account,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,12 @@ WRITE_OPTION = "watchkeeper_write"
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # SQLite has one writer at a time. Waiting for its lock inside SQLite means
+    # its busy handler sleeping in growing steps (up to 100 ms) while a busy
+    # thread can take the lock again and again; waiting on a Python lock wakes
+    # the next writer the moment the previous one is done.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself; pysqlite's own
@@ -36,9 +43,34 @@ def _configure_sqlite(engine: Engine) -> None:
         # cannot help there. Writers therefore take the lock at BEGIN, where the
         # busy handler waits for it, and readers stay lock-free under WAL.
         if conn.get_execution_options().get(WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            write_lock.acquire()
+            conn.info["watchkeeper_locked"] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
         else:
             conn.exec_driver_sql("BEGIN")
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("watchkeeper_locked", False):
+            write_lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        # Fired just before the DBAPI commit; the next writer's BEGIN IMMEDIATE
+        # then waits at most for that commit, in SQLite's busy handler.
+        _release(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Any) -> None:
+        _release(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("watchkeeper_locked", False):
+            write_lock.release()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

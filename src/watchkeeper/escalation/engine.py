@@ -50,6 +50,7 @@ class Engine:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.notifier = Notifier(ctx)
+        self.notifier.on_outcome = self.wake
         self.links = AckLinks(ctx.secret_key, ctx.settings.base_url)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -101,19 +102,23 @@ class Engine:
         lock = db.is_postgres
         base = self.ctx.settings.base_url
         ack = self.links.url
+        # One transaction per pass: on SQLite every write transaction queues for
+        # the single write lock, and a pass rarely takes more than a few ms.
         with db.write() as session:
+            recorded = self.notifier.record_outcomes(session, now=now)
             events = consumer.consume(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
-        with db.write() as session:
             steps = runner.run_due(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
             steps += runner.expire_acknowledgements(
                 session, now=now, base_url=base, ack_url_for=ack
             )
-        with db.write() as session:
+            session.flush()
             walkers = dispatch.run_due_user_notifications(
                 session, now=now, base_url=base, ack_url_for=ack, lock=lock
             )
-        sent = self.notifier.run(now=now)
-        busy = bool(events or steps or walkers or sent)
+            session.flush()
+            jobs = self.notifier.claim(session, now=now)
+        self.notifier.dispatch(jobs)
+        busy = bool(recorded or events or steps or walkers or jobs)
         if busy:
             self.passes.inc()
             self.lag.set(time.perf_counter() - started)

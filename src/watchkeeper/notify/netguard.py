@@ -17,9 +17,11 @@ DNS-rebinding gap between "resolve to check" and "resolve to connect".
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -268,6 +270,17 @@ class _BoundedStream(httpx.SyncByteStream):
         self._inner.close()
 
 
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every outgoing client.
+
+    Building a context loads the CA bundle, which costs tens of milliseconds;
+    doing it per notification would put that on every page's critical path.
+    SSLContext objects are safe to share between threads once configured.
+    """
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.BaseTransport):
     """An httpx transport enforcing the policy on every request, redirect hop and connection."""
 
@@ -283,11 +296,12 @@ class GuardedTransport(httpx.BaseTransport):
         self._resolver = resolver
         self._total_timeout = total_timeout
         self._max_response_bytes = max_response_bytes
-        self._inner = httpx.HTTPTransport(retries=0)
+        context = shared_ssl_context()
+        self._inner = httpx.HTTPTransport(retries=0, verify=context)
         # httpx offers no public hook for the network backend; swap the pool for
         # one that connects through GuardedBackend (same settings httpx uses).
         self._inner._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=context,
             max_connections=10,
             max_keepalive_connections=5,
             keepalive_expiry=5.0,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import queue
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +53,12 @@ class Notifier:
         self.box = SecretBox(ctx.secret_key)
         self.defaults = settings.notify_defaults
         self.pool: ThreadPoolExecutor | None = None
+        # Outcomes wait here for the engine's next pass, which records them all in
+        # its one transaction instead of each sender thread taking the write lock.
+        self.outcomes: queue.SimpleQueue[tuple[int, Outcome]] = queue.SimpleQueue()
+        self.in_flight = 0
+        self._lock = threading.Lock()
+        self.on_outcome: Callable[[], None] = lambda: None
 
     def start(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="watchkeeper-send")
@@ -67,16 +75,55 @@ class Notifier:
     def seal(self, settings: Mapping[str, str]) -> str:
         return self.box.encrypt(json.dumps(dict(settings)))
 
-    def run(self, *, now: datetime) -> int:
-        """Claim what is due and send it (in the pool when started, else inline)."""
-        with self.ctx.db.write() as session:
-            claimed = dispatch.claim_due(session, now=now, lock=self.ctx.db.is_postgres)
-            jobs = [self._job(session, row) for row in claimed]
+    MAX_IN_FLIGHT = 32
+
+    def record_outcomes(self, session: Session, *, now: datetime) -> int:
+        """Store every outcome that finished since the last call."""
+        count = 0
+        while True:
+            try:
+                delivery_id, outcome = self.outcomes.get_nowait()
+            except queue.Empty:
+                return count
+            dispatch.record_outcome(
+                session,
+                delivery_id=delivery_id,
+                sent=outcome.status == "sent",
+                retryable=outcome.retryable,
+                response=outcome.provider_response,
+                provider_message_id=outcome.provider_message_id,
+                now=now,
+            )
+            count += 1
+
+    def claim(self, session: Session, *, now: datetime) -> list[SendJob]:
+        """Claim due deliveries, as many as there is room for in flight."""
+        with self._lock:
+            room = self.MAX_IN_FLIGHT - self.in_flight
+        if room <= 0:
+            return []
+        claimed = dispatch.claim_due(session, now=now, lock=self.ctx.db.is_postgres, limit=room)
+        jobs = [self._job(session, row) for row in claimed]
+        with self._lock:
+            self.in_flight += len(jobs)
+        return jobs
+
+    def dispatch(self, jobs: list[SendJob]) -> None:
+        """Send claimed jobs: on the pool when running, else right here."""
         for job in jobs:
             if self.pool is not None:
-                self.pool.submit(self._send_and_record, job)
+                self.pool.submit(self._send, job)
             else:
-                self._send_and_record(job)
+                self._send(job)
+
+    def run(self, *, now: datetime) -> int:
+        """Record finished outcomes, claim what is due and send it (tools and tests)."""
+        with self.ctx.db.write() as session:
+            self.record_outcomes(session, now=now)
+            jobs = self.claim(session, now=now)
+        self.dispatch(jobs)
+        with self.ctx.db.write() as session:
+            self.record_outcomes(session, now=now)
         return len(jobs)
 
     def _job(self, session: Session, row: Delivery) -> SendJob:
@@ -134,23 +181,15 @@ class Notifier:
             return sender.update(job.target, message, job.update_of)
         return sender.send(job.target, message)
 
-    def _send_and_record(self, job: SendJob) -> None:
+    def _send(self, job: SendJob) -> None:
         try:
             outcome = self.send(job)
         except Exception as exc:  # senders should not raise; never lose the record if one does
             log.exception("sender crashed")
             outcome = Outcome.failed(f"sender crashed: {exc}", retryable=True)
-        try:
-            with self.ctx.db.write() as session:
-                dispatch.record_outcome(
-                    session,
-                    delivery_id=job.delivery_id,
-                    sent=outcome.status == "sent",
-                    retryable=outcome.retryable,
-                    response=outcome.provider_response,
-                    provider_message_id=outcome.provider_message_id,
-                    now=self.ctx.clock.now(),
-                )
-        except Exception:
-            # The claim goes stale and the delivery is retried: at most one duplicate.
-            log.exception("could not record the outcome of delivery %s", job.delivery_id)
+        # If this process dies before the outcome is recorded, the claim goes
+        # stale and the delivery is retried: at most one duplicate.
+        self.outcomes.put((job.delivery_id, outcome))
+        with self._lock:
+            self.in_flight -= 1
+        self.on_outcome()

@@ -9,12 +9,17 @@ from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
+from watchkeeper.db.engine import Database
+from watchkeeper.settings import Settings
+from watchkeeper.slo.connect import NoPrometheus, PrometheusTarget, parse_basic_auth, resolve_target
 from watchkeeper.slo.history import HistoryError, SliHistory, fetch_history, read_history_csv
 from watchkeeper.slo.learner import DEFAULT_TARGETS, LearnerReport, LearnerSettings, learn
 from watchkeeper.slo.loaders import load_spec_files
 from watchkeeper.slo.prometheus import PrometheusClient, PrometheusError, evaluate
 from watchkeeper.slo.rules import render_rules
+from watchkeeper.slo.service import list_slos, spec_of
 from watchkeeper.slo.spec import (
     CALENDAR_MONTH,
     CALENDAR_MONTH_NOMINAL,
@@ -224,8 +229,20 @@ def format_report(report: LearnerReport) -> str:
 @slo_app.command()
 def gate(
     service: Annotated[str, typer.Argument(help="Service whose SLOs must have budget left.")],
-    spec: Annotated[list[Path], typer.Option(help="SLO spec file (repeatable).")],
-    prometheus: PrometheusUrl,
+    spec: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="SLO spec file (repeatable); without it, the SLOs stored in Watchkeeper."
+        ),
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus",
+            envvar="WATCHKEEPER_PROMETHEUS_URL",
+            help="Prometheus base URL; stored SLOs default to their own or the setting's.",
+        ),
+    ] = None,
     max_burn_rate: Annotated[
         float | None, typer.Option(help="Also fail when burning faster than this.")
     ] = None,
@@ -236,43 +253,115 @@ def gate(
     bearer_token: BearerToken = None,
     basic_auth: BasicAuth = None,
 ) -> None:
-    """Exit 0 if SERVICE's SLOs have error budget left, 1 if not (2 on usage/connection errors)."""
-    specs = [s for s in _load(spec) if s.service == service and (not slo or s.name in slo)]
-    if not specs:
-        _fail(f"no SLO of service {service!r} in {', '.join(map(str, spec))}")
+    """Exit 0 if SERVICE's SLOs have error budget left, 1 if not (2 on usage/connection errors).
+
+    Without --spec the SLOs come from the Watchkeeper database (WATCHKEEPER_DATABASE_URL).
+    """
+    if spec:
+        if prometheus is None:
+            _fail("with --spec give --prometheus URL (or WATCHKEEPER_PROMETHEUS_URL)")
+        specs = [s for s in _load(spec) if s.service == service and (not slo or s.name in slo)]
+        if not specs:
+            _fail(f"no SLO of service {service!r} in {', '.join(map(str, spec))}")
+        target = PrometheusTarget(prometheus, bearer_token, _basic(basic_auth))
+        targets = [(item, target) for item in specs]
+    else:
+        targets = _stored_targets(service, slo, prometheus, bearer_token, _basic(basic_auth))
+    window = _duration(burn_window, "--burn-window") if burn_window else None
     now = datetime.now(UTC)
-    failures, notes = [], []
-    with _client(prometheus, bearer_token, basic_auth) as client:
-        for item in specs:
-            window = _duration(burn_window, "--burn-window") if burn_window else None
-            if window is None:
-                window = min((t.long_window for t in item.tiers if t.route == "page"), default=None)
-            window = window or timedelta(hours=1)
-            try:
-                status = evaluate(item, client, now, extra_windows=[window])
-            except PrometheusError as exc:
-                _fail(str(exc))
-            if status.budget_remaining is None:
-                notes.append(f"{item.key}: no traffic in the period")
-                continue
-            left = f"{100 * status.budget_remaining:.1f}% of error budget left"
-            burn_now = status.burn_rates.get(_key(window))
-            if status.exhausted:
-                failures.append(
-                    f"{item.key}: error budget exhausted ({left}; SLI "
-                    f"{status.sli:.3f}% < {item.objective:g}%)"
-                )
-            elif max_burn_rate is not None and burn_now is not None and burn_now > max_burn_rate:
-                failures.append(
-                    f"{item.key}: burning {burn_now:.1f}× over {_key(window)}, above "
-                    f"{max_burn_rate:g}× ({left})"
-                )
-            else:
-                notes.append(f"{item.key}: {left}")
+    failures: list[str] = []
+    notes: list[str] = []
+    for item, where in targets:
+        verdict, line = _gate_one(item, where, now, window, max_burn_rate)
+        (failures if verdict else notes).append(line)
     if failures:
         typer.echo("; ".join(failures))
         raise typer.Exit(1)
     typer.echo("ok: " + "; ".join(notes))
+
+
+def _basic(basic_auth: str | None) -> tuple[str, str] | None:
+    if basic_auth is None:
+        return None
+    try:
+        return parse_basic_auth(basic_auth)
+    except ValueError:
+        _fail("--basic-auth must be USER:PASSWORD")
+
+
+def _stored_targets(
+    service: str,
+    names: list[str] | None,
+    prometheus: str | None,
+    bearer_token: str | None,
+    basic_auth: tuple[str, str] | None,
+) -> list[tuple[SloSpec, PrometheusTarget]]:
+    """The service's SLOs from the database, each with the Prometheus it is evaluated on."""
+    settings = Settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.read() as session:
+            slos = [s for s in list_slos(session, service=service) if not names or s.name in names]
+            found = []
+            for stored in slos:
+                if prometheus:
+                    target = PrometheusTarget(prometheus, bearer_token, basic_auth)
+                else:
+                    target = resolve_target(
+                        settings=settings,
+                        url=stored.prometheus_url,
+                        bearer_token=stored.prometheus_bearer_token,
+                        basic_auth=stored.prometheus_basic_auth,
+                    )
+                found.append((spec_of(stored), target))
+    except SQLAlchemyError as exc:
+        _fail(f"cannot read SLOs from the database: {exc.__class__.__name__}: {exc}")
+    except NoPrometheus as exc:
+        _fail(f"{exc} (or pass --prometheus)")
+    finally:
+        db.dispose()
+    if not found:
+        _fail(f"no SLO of service {service!r} is stored in Watchkeeper")
+    return found
+
+
+def _gate_one(
+    item: SloSpec,
+    target: PrometheusTarget,
+    now: datetime,
+    window: timedelta | None,
+    max_burn_rate: float | None,
+) -> tuple[bool, str]:
+    """(failed, reason or note) for one SLO; exits 2 when Prometheus fails."""
+    if window is None:
+        window = min((t.long_window for t in item.tiers if t.route == "page"), default=None)
+    window = window or timedelta(hours=1)
+    try:
+        client = PrometheusClient(
+            target.url, bearer_token=target.bearer_token, basic_auth=target.basic_auth
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        with client:
+            status = evaluate(item, client, now, extra_windows=[window])
+    except PrometheusError as exc:
+        _fail(str(exc))
+    if status.budget_remaining is None:
+        return False, f"{item.key}: no traffic in the period"
+    left = f"{100 * status.budget_remaining:.1f}% of error budget left"
+    burn_now = status.burn_rates.get(_key(window))
+    if status.exhausted:
+        return True, (
+            f"{item.key}: error budget exhausted ({left}; SLI "
+            f"{status.sli:.3f}% < {item.objective:g}%)"
+        )
+    if max_burn_rate is not None and burn_now is not None and burn_now > max_burn_rate:
+        return True, (
+            f"{item.key}: burning {burn_now:.1f}× over {_key(window)}, above "
+            f"{max_burn_rate:g}× ({left})"
+        )
+    return False, f"{item.key}: {left}"
 
 
 def _key(window: timedelta) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,10 +90,15 @@ def read_history_csv(path: str | Path) -> SliHistory:
     the events of the interval that ends at its timestamp.
     """
     try:
-        with Path(path).open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return parse_history_csv(text, str(path))
+
+
+def parse_history_csv(text: str, path: str = "<csv>") -> SliHistory:
+    """Parse CSV text as `read_history_csv` does; `path` names it in error messages."""
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows:
         raise HistoryError(f"{path}: no rows")
     columns = set(rows[0])

@@ -1,0 +1,1 @@
+"""Incidents: declaration, roles, timeline, status updates, blameless reviews, action items."""
