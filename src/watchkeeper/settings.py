@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     notify_deny_private: bool = False
     # How often the engine looks for due work when nothing woke it (seconds).
     engine_poll_seconds: float = 1.0
+    # A delivery claimed by a process that died mid-send is retried after this.
+    delivery_claim_timeout_seconds: float = 120.0
     # Prometheus for native SLO evaluation and `watchkeeper slo gate` when an SLO names none.
     prometheus_url: str | None = None
     prometheus_token: str | None = Field(default=None, repr=False)

@@ -242,14 +242,21 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
     return len(fresh)
 
 
-def claim_due(session: Session, *, now: datetime, lock: bool, limit: int = BATCH) -> list[Delivery]:
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    lock: bool,
+    limit: int = BATCH,
+    stale_after: timedelta = STALE_CLAIM,
+) -> list[Delivery]:
     """Mark due deliveries as being sent by this process and return them."""
     query = (
         select(Delivery)
         .where(
             or_(
                 Delivery.status.in_(("queued", "retrying")) & (Delivery.next_attempt_at <= now),
-                (Delivery.status == "sending") & (Delivery.claimed_at < now - STALE_CLAIM),
+                (Delivery.status == "sending") & (Delivery.claimed_at < now - stale_after),
             )
         )
         .order_by(Delivery.next_attempt_at)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -102,7 +102,13 @@ class Notifier:
             room = self.MAX_IN_FLIGHT - self.in_flight
         if room <= 0:
             return []
-        claimed = dispatch.claim_due(session, now=now, lock=self.ctx.db.is_postgres, limit=room)
+        claimed = dispatch.claim_due(
+            session,
+            now=now,
+            lock=self.ctx.db.is_postgres,
+            limit=room,
+            stale_after=timedelta(seconds=self.ctx.settings.delivery_claim_timeout_seconds),
+        )
         jobs = [self._job(session, row) for row in claimed]
         with self._lock:
             self.in_flight += len(jobs)
