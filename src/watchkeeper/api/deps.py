@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
@@ -10,11 +11,47 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
-from watchkeeper.errors import Unauthorized
+from watchkeeper.errors import Forbidden, Unauthorized
 from watchkeeper.identity import service as identity
 from watchkeeper.identity.principal import Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The only writes a viewer may make: about themselves (tokens, profile, contact
+# methods, rules, feeds), swaps and subscriptions of their own, and what-if
+# learning. Every other write is refused before the body is even validated, so
+# a viewer gets 403 rather than a validation error; routers still check
+# editors' teams themselves.
+VIEWER_WRITES = frozenset(
+    {
+        ("POST", "/api/v1/tokens"),
+        ("DELETE", "/api/v1/tokens/{token_id}"),
+        ("PATCH", "/api/v1/users/{user_id}"),
+        ("POST", "/api/v1/me/shifts-feed"),
+        ("POST", "/api/v1/users/{user_id}/contact-methods"),
+        ("POST", "/api/v1/users/{user_id}/contact-methods/{method_id}/verify"),
+        ("POST", "/api/v1/users/{user_id}/contact-methods/{method_id}/test"),
+        ("DELETE", "/api/v1/users/{user_id}/contact-methods/{method_id}"),
+        ("PUT", "/api/v1/users/{user_id}/notification-rules/{urgency}"),
+        ("POST", "/api/v1/slos/learn"),
+        ("POST", "/api/v1/schedules/{schedule_id}/swaps"),
+        ("POST", "/api/v1/schedules/{schedule_id}/swaps/{swap_id}/take"),
+        ("POST", "/api/v1/schedules/{schedule_id}/swaps/{swap_id}/cancel"),
+        ("PATCH", "/api/v1/action-items/{item_id}"),
+        ("PUT", "/api/v1/incidents/{incident_id}/subscription"),
+        ("DELETE", "/api/v1/incidents/{incident_id}/subscription"),
+    }
+)
+
+_VIEWER_WRITE_PATTERNS = tuple(
+    (method, re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "/?$"))
+    for method, path in sorted(VIEWER_WRITES)
+)
+
+
+def viewer_may_write(method: str, path: str) -> bool:
+    """Whether ``method path`` is one of the writes a viewer may make."""
+    return any(m == method and pattern.match(path) for m, pattern in _VIEWER_WRITE_PATTERNS)
 
 
 def get_context(request: Request) -> AppContext:
@@ -79,6 +116,12 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
             # The request already holds the write lock; a second writer would wait on it.
             identity.touch_token(session, token_id=token.id, now=now)
     principal = identity.principal_for(session, token.user)
+    if (
+        principal.role == "viewer"
+        and request.method not in READ_METHODS
+        and not viewer_may_write(request.method, request.url.path)
+    ):
+        raise Forbidden("viewers can read but not change this; ask an admin for the editor role")
     request.state.principal = principal
     return principal
 
