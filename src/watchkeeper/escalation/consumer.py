@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import AlertGroup, Integration, OutboxCursor, OutboxEvent
 from watchkeeper.escalation import runner
-from watchkeeper.escalation.models import EscalationChain
+from watchkeeper.escalation.models import EscalationChain, Route
 from watchkeeper.notify import dispatch, outgoing
 from watchkeeper.notify.models import Delivery
 from watchkeeper.routing import service as routing
@@ -26,6 +26,38 @@ BATCH = 500
 GAP_PATIENCE = timedelta(seconds=5)
 
 START_TOPICS = ("group.created", "group.reopened", "group.unresolved")
+HANDLED = frozenset(
+    {
+        *START_TOPICS,
+        "group.acknowledged",
+        "group.unacknowledged",
+        "group.silenced",
+        "group.unsilenced",
+        "group.resolved",
+        "group.merged",
+    }
+)
+
+
+class PassCache:
+    """Routes and webhooks read once per engine pass, not once per event."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._routes: dict[int, Sequence[Route]] = {}
+        self._hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None
+
+    def routes(self, integration_id: int) -> Sequence[Route]:
+        if integration_id not in self._routes:
+            self._routes[integration_id] = routing.routes_of(
+                self.session, integration_id=integration_id
+            )
+        return self._routes[integration_id]
+
+    def hooks(self) -> list[tuple[int, int | None, tuple[str, ...]]]:
+        if self._hooks is None:
+            self._hooks = outgoing.enabled_hooks(self.session)
+        return self._hooks
 
 
 def _cursor(session: Session, *, lock: bool) -> OutboxCursor | None:
@@ -56,37 +88,55 @@ def consume(
     cursor = _cursor(session, lock=lock)
     if cursor is None:
         return 0
-    rows = session.scalars(
-        select(OutboxEvent)
+    # Only ids, topics and times at first: most events (alert_added) need nothing.
+    rows = session.execute(
+        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.at)
         .where(OutboxEvent.id > cursor.last_id)
         .order_by(OutboxEvent.id)
         .limit(BATCH)
     ).all()
     expected = cursor.last_id + 1
-    taken: list[OutboxEvent] = []
-    for row in rows:
-        if row.id != expected and now - row.at < GAP_PATIENCE:
+    last_taken = None
+    wanted: list[int] = []
+    for event_id, topic, at in rows:
+        if event_id != expected and now - at < GAP_PATIENCE:
             break
-        taken.append(row)
-        expected = row.id + 1
-    if not taken:
+        last_taken = event_id
+        expected = event_id + 1
+        if topic in HANDLED:
+            wanted.append(event_id)
+    if last_taken is None:
         return 0
+    cursor.last_id = last_taken
+    if not wanted:
+        return 0
+    taken = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.id.in_(wanted)).order_by(OutboxEvent.id)
+    ).all()
     groups = {
         g.id: g
         for g in session.scalars(
             select(AlertGroup).where(AlertGroup.id.in_({e.group_id for e in taken if e.group_id}))
         )
     }
+    cache = PassCache(session)
     for event in taken:
         group = groups.get(event.group_id) if event.group_id else None
-        if group is None or not event.topic.startswith("group."):
+        if group is None:
             continue
         try:
             with session.begin_nested():
-                _handle(session, event, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+                _handle(
+                    session,
+                    event,
+                    group,
+                    now=now,
+                    base_url=base_url,
+                    ack_url_for=ack_url_for,
+                    cache=cache,
+                )
         except Exception:
             log.exception("engine could not handle outbox event %s (%s)", event.id, event.topic)
-    cursor.last_id = taken[-1].id
     return len(taken)
 
 
@@ -98,28 +148,40 @@ def _handle(
     now: datetime,
     base_url: str,
     ack_url_for: Callable[[int, int], str | None],
+    cache: PassCache,
 ) -> None:
     topic = event.topic.removeprefix("group.")
+    hooks = cache.hooks()
     if event.topic in START_TOPICS:
         if group.maintenance or (event.payload or {}).get("maintenance"):
             return
-        _route(session, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
-        outgoing.queue_for_event(session, group=group, event="created", now=now, serial=event.id)
+        _route(session, group, now=now, base_url=base_url, ack_url_for=ack_url_for, cache=cache)
+        outgoing.queue_for_event(
+            session, group=group, event="created", now=now, serial=event.id, hooks=hooks
+        )
     elif topic == "acknowledged":
         runner.pause(session, group_ids=[group.id], now=now)
         _chat_update(session, group, event.id, now=now, base_url=base_url)
-        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+        outgoing.queue_for_event(
+            session, group=group, event=topic, now=now, serial=event.id, hooks=hooks
+        )
     elif topic in ("unacknowledged", "unsilenced"):
         if group.status == "firing":
             runner.resume(session, group_ids=[group.id], now=now)
-        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+        outgoing.queue_for_event(
+            session, group=group, event=topic, now=now, serial=event.id, hooks=hooks
+        )
     elif topic == "silenced":
         runner.pause(session, group_ids=[group.id], now=now)
-        outgoing.queue_for_event(session, group=group, event=topic, now=now, serial=event.id)
+        outgoing.queue_for_event(
+            session, group=group, event=topic, now=now, serial=event.id, hooks=hooks
+        )
     elif topic in ("resolved", "merged"):
         runner.finish(session, group_ids=[group.id], reason=topic, now=now)
         _chat_update(session, group, event.id, now=now, base_url=base_url)
-        outgoing.queue_for_event(session, group=group, event="resolved", now=now, serial=event.id)
+        outgoing.queue_for_event(
+            session, group=group, event="resolved", now=now, serial=event.id, hooks=hooks
+        )
 
 
 def _route(
@@ -129,8 +191,9 @@ def _route(
     now: datetime,
     base_url: str,
     ack_url_for: Callable[[int, int], str | None],
+    cache: PassCache,
 ) -> None:
-    routes = routing.routes_of(session, integration_id=group.integration_id)
+    routes = cache.routes(group.integration_id)
     if not routes:
         return
     context: dict[str, Any] = {

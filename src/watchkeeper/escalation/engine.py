@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import Counter, Gauge
 
+from watchkeeper.alerts.store import IngestResult
 from watchkeeper.api.context import AppContext
 from watchkeeper.escalation import consumer, runner
 from watchkeeper.notify import dispatch
@@ -26,6 +27,8 @@ from watchkeeper.notify.sending import Notifier
 
 log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
+ACK_CHECK_EVERY = timedelta(seconds=1)
+COALESCE_SECONDS = 0.01
 
 
 class AckLinks:
@@ -55,6 +58,7 @@ class Engine:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_ack_check: datetime | None = None
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
         )
@@ -81,9 +85,17 @@ class Engine:
     def wake(self, *_: object) -> None:
         self._wake.set()
 
+    def wake_for(self, result: IngestResult) -> None:
+        """Wake for ingests that change what the engine does (not mere repeats)."""
+        if result.created_group_ids or result.resolved_group_ids or result.acknowledged_group_ids:
+            self._wake.set()
+
     def _loop(self) -> None:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
+            # Let a burst of commits coalesce into one pass: a few milliseconds of
+            # latency buy far fewer passes (each one takes SQLite's write lock).
+            time.sleep(COALESCE_SECONDS)
             self._wake.clear()
             try:
                 busy = self.run_once(self.ctx.clock.now())
@@ -108,9 +120,12 @@ class Engine:
             recorded = self.notifier.record_outcomes(session, now=now)
             events = consumer.consume(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
             steps = runner.run_due(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
-            steps += runner.expire_acknowledgements(
-                session, now=now, base_url=base, ack_url_for=ack
-            )
+            # Acknowledgement timeouts are minutes long; once a second is plenty.
+            if self._last_ack_check is None or now - self._last_ack_check >= ACK_CHECK_EVERY:
+                self._last_ack_check = now
+                steps += runner.expire_acknowledgements(
+                    session, now=now, base_url=base, ack_url_for=ack
+                )
             session.flush()
             walkers = dispatch.run_due_user_notifications(
                 session, now=now, base_url=base, ack_url_for=ack, lock=lock

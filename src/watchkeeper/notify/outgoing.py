@@ -76,21 +76,33 @@ def queue_webhook(
     return queued > 0
 
 
-def queue_for_event(
-    session: Session, *, group: AlertGroup, event: str, now: datetime, serial: int
-) -> int:
-    """Queue every enabled webhook subscribed to ``event`` for the group's team (or global)."""
-    hooks = session.scalars(
-        select(OutgoingWebhook).where(
-            OutgoingWebhook.enabled.is_(True),
-            (OutgoingWebhook.team_id == group.team_id) | OutgoingWebhook.team_id.is_(None),
+def enabled_hooks(session: Session) -> list[tuple[int, int | None, tuple[str, ...]]]:
+    """(id, team id, triggers) of every enabled webhook; read once per engine pass."""
+    rows = session.execute(
+        select(OutgoingWebhook.id, OutgoingWebhook.team_id, OutgoingWebhook.triggers).where(
+            OutgoingWebhook.enabled.is_(True)
         )
     ).all()
+    return [(int(i), t, tuple(trig or ())) for i, t, trig in rows]
+
+
+def queue_for_event(
+    session: Session,
+    *,
+    group: AlertGroup,
+    event: str,
+    now: datetime,
+    serial: int,
+    hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None,
+) -> int:
+    """Queue every enabled webhook subscribed to ``event`` for the group's team (or global)."""
+    if hooks is None:
+        hooks = enabled_hooks(session)
     count = 0
-    for hook in hooks:
-        if event in (hook.triggers or []):
+    for hook_id, team_id, triggers in hooks:
+        if event in triggers and (team_id is None or team_id == group.team_id):
             count += queue_webhook(
-                session, webhook_id=hook.id, group=group, event=event, cause=f"ev{serial}", now=now
+                session, webhook_id=hook_id, group=group, event=event, cause=f"ev{serial}", now=now
             )
     return count
 
