@@ -20,7 +20,7 @@ from watchkeeper.routing import service as routing
 
 log = logging.getLogger("watchkeeper.engine")
 CONSUMER = "engine"
-BATCH = 500
+BATCH = 2000
 # An id missing from the outbox is either a transaction still committing (wait
 # for it) or one that rolled back (skip it); after this long we assume the latter.
 GAP_PATIENCE = timedelta(seconds=5)
@@ -42,8 +42,9 @@ HANDLED = frozenset(
 class PassCache:
     """Routes and webhooks read once per engine pass, not once per event."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
+        self.batch = runner.StepBatch(session, now)
         self._routes: dict[int, Sequence[Route]] = {}
         self._hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None
 
@@ -119,7 +120,7 @@ def consume(
             select(AlertGroup).where(AlertGroup.id.in_({e.group_id for e in taken if e.group_id}))
         )
     }
-    cache = PassCache(session)
+    cache = PassCache(session, now)
     for event in taken:
         group = groups.get(event.group_id) if event.group_id else None
         if group is None:
@@ -137,6 +138,7 @@ def consume(
                 )
         except Exception:
             log.exception("engine could not handle outbox event %s (%s)", event.id, event.topic)
+    cache.batch.flush()
     return len(taken)
 
 
@@ -155,7 +157,15 @@ def _handle(
     if event.topic in START_TOPICS:
         if group.maintenance or (event.payload or {}).get("maintenance"):
             return
-        _route(session, group, now=now, base_url=base_url, ack_url_for=ack_url_for, cache=cache)
+        _route(
+            session,
+            group,
+            now=now,
+            base_url=base_url,
+            ack_url_for=ack_url_for,
+            cache=cache,
+            fresh=event.topic == "group.created",
+        )
         outgoing.queue_for_event(
             session, group=group, event="created", now=now, serial=event.id, hooks=hooks
         )
@@ -192,6 +202,7 @@ def _route(
     base_url: str,
     ack_url_for: Callable[[int, int], str | None],
     cache: PassCache,
+    fresh: bool,
 ) -> None:
     routes = cache.routes(group.integration_id)
     if not routes:
@@ -222,6 +233,8 @@ def _route(
                 now=now,
                 base_url=base_url,
                 ack_url_for=ack_url_for,
+                batch=cache.batch,
+                fresh=fresh,
             )
 
 

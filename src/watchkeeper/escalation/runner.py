@@ -8,12 +8,13 @@ transaction, so a crash either did all of a step or none of it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
@@ -33,15 +34,83 @@ from watchkeeper.escalation.steps import (
 )
 from watchkeeper.identity.models import TeamMembership, User
 from watchkeeper.notify import dispatch
+from watchkeeper.notify.models import UserNotification
 
 log = logging.getLogger("watchkeeper.escalation")
 ENGINE = Actor("system", "escalation")
-BATCH = 200
+BATCH = 2000
 
 # Called with (session, group, severity, now) when a declare_incident step runs;
 # the incidents package registers itself here when it is installed.
 IncidentHook = Callable[[Session, AlertGroup, str, datetime], object]
 incident_hooks: list[IncidentHook] = []
+
+
+class StepBatch:
+    """Caches and pending rows shared by every step of one pass, written at the end.
+
+    With thousands of escalations due at once, parsing each snapshot, looking
+    up each user's rules and inserting each timeline entry separately would
+    cost a handful of queries per escalation; here they cost one per pass.
+    """
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.events: list[tuple[int, str, Actor, dict[str, Any]]] = []
+        self.walkers: list[dict[str, Any]] = []
+        self._snapshots: dict[str, ChainSnapshot] = {}
+        self._chain_json: dict[str, dict[str, Any]] = {}
+        self._users: dict[tuple[int, ...], list[User]] = {}
+        self._rules: dict[tuple[int, str], list[dict[str, Any]]] = {}
+
+    def chain_snapshot(self, chain: EscalationChain) -> dict[str, Any]:
+        """The JSON snapshot of a chain, built once per pass."""
+        key = f"chain:{chain.id}:{chain.updated_at.isoformat()}"
+        if key not in self._chain_json:
+            self._chain_json[key] = snapshot_of(chain).to_json()
+        return self._chain_json[key]
+
+    def snapshot(self, data: dict[str, Any]) -> ChainSnapshot:
+        key = json.dumps(data, sort_keys=True)
+        if key not in self._snapshots:
+            self._snapshots[key] = ChainSnapshot.from_json(data)
+        return self._snapshots[key]
+
+    def users(self, ids: Sequence[int]) -> list[User]:
+        key = tuple(sorted(ids))
+        if key not in self._users:
+            self._users[key] = list(
+                self.session.scalars(
+                    select(User).where(User.id.in_(key), User.is_active.is_(True)).order_by(User.id)
+                )
+            )
+        return self._users[key]
+
+    def notify(self, *, group_id: int, user_id: int, urgency: str, cause: str) -> None:
+        key = (user_id, urgency)
+        if key not in self._rules:
+            self._rules[key] = dispatch.user_rules(self.session, user_id=user_id, urgency=urgency)
+        self.walkers.append(
+            {
+                "group_id": group_id,
+                "user_id": user_id,
+                "urgency": urgency,
+                "cause": cause,
+                "rules": self._rules[key],
+                "position": 0,
+                "status": "active",
+                "wake_at": self.now,
+                "created_at": self.now,
+            }
+        )
+
+    def flush(self) -> None:
+        if self.walkers:
+            self.session.execute(insert(UserNotification), self.walkers)
+            self.walkers = []
+        store.add_events(self.session, self.events, self.now)
+        self.events = []
 
 
 def snapshot_of(chain: EscalationChain) -> ChainSnapshot:
@@ -62,12 +131,22 @@ def start(
     now: datetime,
     base_url: str,
     ack_url_for: Callable[[int, int], str | None],
+    batch: StepBatch | None = None,
+    fresh: bool = False,
 ) -> Escalation:
-    """Snapshot the chain and run its first steps now (restarting any earlier run)."""
-    snapshot = snapshot_of(chain)
+    """Snapshot the chain and run its first steps now (restarting any earlier run).
+
+    ``fresh`` says the group never escalated before (a new group), which saves
+    looking for an earlier run; ``batch`` lets the caller start many at once.
+    """
+    own_batch = batch is None
+    batch = batch or StepBatch(session, now)
+    snapshot_json = batch.chain_snapshot(chain)
     state = EscalationState.start(now, round_robin_offset=chain.round_robin_offset)
     chain.round_robin_offset += 1
-    row = session.scalar(select(Escalation).where(Escalation.group_id == group.id))
+    row = (
+        None if fresh else session.scalar(select(Escalation).where(Escalation.group_id == group.id))
+    )
     epoch = 0
     if row is None:
         row = Escalation(group_id=group.id, created_at=now, nobody_notified=0)
@@ -76,18 +155,17 @@ def start(
         epoch = int(row.state.get("epoch", 0)) + 1
     row.chain_id = chain.id
     row.route_id = route_id
-    row.snapshot = snapshot.to_json()
+    row.snapshot = snapshot_json
     row.state = {**state.to_json(), "epoch": epoch}
     row.status = "active"
     row.wake_at = now
     row.ack_timeout_minutes = chain.ack_timeout_minutes
     row.finished_reason = None
     row.updated_at = now
-    session.flush()
-    store.add_events(
-        session, [(group.id, "escalation_started", ENGINE, {"chain": chain.name})], now
-    )
-    step(session, row, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+    batch.events.append((group.id, "escalation_started", ENGINE, {"chain": chain.name}))
+    step(session, row, group, now=now, batch=batch)
+    if own_batch:
+        batch.flush()
     return row
 
 
@@ -117,6 +195,7 @@ def run_due(
             select(AlertGroup).where(AlertGroup.id.in_([r.group_id for r in rows]))
         )
     }
+    batch = StepBatch(session, now)
     for row in rows:
         group = groups.get(row.group_id)
         if group is None or group.status != "firing":
@@ -125,7 +204,8 @@ def run_due(
                 "paused" if group is not None and group.status != "resolved" else "finished"
             )
             continue
-        step(session, row, group, now=now, base_url=base_url, ack_url_for=ack_url_for)
+        step(session, row, group, now=now, batch=batch)
+    batch.flush()
     return len(rows)
 
 
@@ -135,10 +215,9 @@ def step(
     group: AlertGroup,
     *,
     now: datetime,
-    base_url: str,
-    ack_url_for: Callable[[int, int], str | None],
+    batch: StepBatch,
 ) -> None:
-    snapshot = ChainSnapshot.from_json(row.snapshot)
+    snapshot = batch.snapshot(row.snapshot)
     state = EscalationState.from_json(row.state)
     facts = Facts(
         alert_counts={
@@ -149,16 +228,14 @@ def step(
     decision = advance(snapshot, state, facts, now)
     epoch = int(row.state.get("epoch", 0))
     for action in decision.actions:
-        _execute(session, row, group, action, epoch=epoch, now=now, snapshot=snapshot)
+        _execute(session, row, group, action, epoch=epoch, now=now, batch=batch)
     row.state = {**decision.state.to_json(), "epoch": epoch}
     row.updated_at = now
     if decision.finished:
         row.status = "finished"
         row.wake_at = None
         row.finished_reason = decision.reason
-        store.add_events(
-            session, [(group.id, "escalation_finished", ENGINE, {"reason": decision.reason})], now
-        )
+        batch.events.append((group.id, "escalation_finished", ENGINE, {"reason": decision.reason}))
     else:
         row.wake_at = decision.wake_at
 
@@ -182,32 +259,28 @@ def _execute(
     *,
     epoch: int,
     now: datetime,
-    snapshot: ChainSnapshot,
+    batch: StepBatch,
 ) -> None:
     effect = action.effect
-    cause = f"e{row.id}.{epoch}:s{action.step_index}:r{action.repeat}"
+    # One escalation per group, so the group id and run number name it (no need
+    # to flush the row first to learn its id).
+    cause = f"e{group.id}.{epoch}:s{action.step_index}:r{action.repeat}"
     if isinstance(effect, NotifyUsers | NotifyOnCall | NotifyTeam):
-        users, what = _targets(session, effect, now)
+        users, what = _targets(session, effect, now, batch)
         if not users:
             row.nobody_notified += 1
-            store.add_events(session, [(group.id, "nobody_to_notify", ENGINE, {"step": what})], now)
+            batch.events.append((group.id, "nobody_to_notify", ENGINE, {"step": what}))
             return
         urgency = "important" if effect.important else "default"
         for user in users:
-            dispatch.start_user_notification(
-                session, group_id=group.id, user_id=user.id, urgency=urgency, cause=cause, now=now
+            batch.notify(group_id=group.id, user_id=user.id, urgency=urgency, cause=cause)
+        batch.events.append(
+            (
+                group.id,
+                "notified",
+                ENGINE,
+                {"step": what, "users": [u.email for u in users], "urgency": urgency},
             )
-        store.add_events(
-            session,
-            [
-                (
-                    group.id,
-                    "notified",
-                    ENGINE,
-                    {"step": what, "users": [u.email for u in users], "urgency": urgency},
-                )
-            ],
-            now,
         )
     elif isinstance(effect, TriggerWebhook):
         from watchkeeper.notify.outgoing import queue_webhook
@@ -241,7 +314,10 @@ def _execute(
 
 
 def _targets(
-    session: Session, effect: NotifyUsers | NotifyOnCall | NotifyTeam, now: datetime
+    session: Session,
+    effect: NotifyUsers | NotifyOnCall | NotifyTeam,
+    now: datetime,
+    batch: StepBatch,
 ) -> tuple[list[User], str]:
     if isinstance(effect, NotifyUsers):
         ids: Sequence[int] = effect.user_ids
@@ -262,10 +338,7 @@ def _targets(
         what = f"on call in schedule {effect.schedule_id}"
     if not ids:
         return [], what
-    users = session.scalars(
-        select(User).where(User.id.in_(ids), User.is_active.is_(True)).order_by(User.id)
-    ).all()
-    return list(users), what
+    return batch.users(ids), what
 
 
 def pause(session: Session, *, group_ids: Sequence[int], now: datetime) -> None:

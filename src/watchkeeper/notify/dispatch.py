@@ -28,7 +28,7 @@ MAX_ATTEMPTS = 5
 BASE_BACKOFF_SECONDS = 10
 # A claim older than this belongs to a process that died mid-send.
 STALE_CLAIM = timedelta(minutes=2)
-BATCH = 200
+BATCH = 500
 
 
 def group_message(
