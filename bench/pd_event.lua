@@ -1,6 +1,6 @@
 -- wrk script: PagerDuty Events API v2 trigger events with unique dedup keys.
 local counter = 0
-local thread_id = 0
+
 local threads = {}
 
 function setup(thread)

@@ -1,7 +1,7 @@
 -- wrk script: PagerDuty trigger events paced to about RATE events/s across all connections.
 -- Each connection waits CONNECTIONS/RATE seconds between requests.
 local counter = 0
-local thread_id = 0
+
 local threads = {}
 
 function setup(thread)

@@ -1,7 +1,7 @@
 -- wrk script: POST batches of new, unique alerts to an Alertmanager-v2-compatible path.
 -- Every request carries BATCH alerts whose label sets were never sent before.
 local counter = 0
-local thread_id = 0
+
 local threads = {}
 local batch = tonumber(os.getenv("BATCH") or "100")
 
