@@ -10,6 +10,7 @@ from watchkeeper.ui import extras
 from watchkeeper.ui.pages.admin import router as admin_router
 from watchkeeper.ui.pages.alerts import router as alerts_router
 from watchkeeper.ui.pages.auth import router as auth_router
+from watchkeeper.ui.pages.escalation import router as escalation_router
 from watchkeeper.ui.pages.home import router as home_router
 from watchkeeper.ui.pages.integrations import router as integrations_router
 from watchkeeper.ui.pages.profile import router as profile_router
@@ -24,6 +25,7 @@ ROUTERS = (
     schedules_router,
     schedule_edits_router,
     integrations_router,
+    escalation_router,
     admin_router,
     profile_router,
 )
