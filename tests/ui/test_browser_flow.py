@@ -63,6 +63,19 @@ def test_newcomer_flow(live: str, browser: Any, make_account: Callable[..., Acco
         work.get_by_role("button", name="Post update").click()
         work.get_by_text("Rolled back the deploy").wait_for()
         now_page.get_by_role("link", name=title).nth(1).wait_for(timeout=10_000)
+        # Fill in the blameless review and an action item.
+        work.get_by_role("link", name="Write the review").click()
+        work.wait_for_url(f"{live}/incidents/*/review")
+        work.get_by_label("Summary").fill("A test alert became a practice incident.")
+        work.get_by_label("Contributing factors").fill("process: nobody had tried the flow yet")
+        work.get_by_label("What went well").fill("The page arrived at once.")
+        work.get_by_role("button", name="Save review").click()
+        work.get_by_text("Review saved.").wait_for()
+        assert "nobody had tried the flow yet" in work.content()
+        work.get_by_label("Action item").fill("Run a game day every quarter")
+        work.get_by_role("button", name="Add action item").click()
+        work.get_by_text("Action item added.").wait_for()
+        assert "Run a game day every quarter" in work.content()
 
     # A schedule with two people, then an override that leaves nobody on call.
     work.goto(f"{live}/schedules")

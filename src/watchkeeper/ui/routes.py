@@ -46,7 +46,9 @@ def install_ui(app: FastAPI) -> None:
         app.include_router(router, include_in_schema=False)
     if extras.incidents_available():
         from watchkeeper.ui.pages.incidents import router as incidents_router
+        from watchkeeper.ui.pages.reviews import router as reviews_router
 
         app.include_router(incidents_router, include_in_schema=False)
+        app.include_router(reviews_router, include_in_schema=False)
         if not any(link["href"] == "/incidents" for link in EXTRA_NAV):
             EXTRA_NAV.append({"href": "/incidents", "label": "Incidents"})
