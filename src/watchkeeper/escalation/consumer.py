@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import AlertGroup, Integration, OutboxCursor, OutboxEvent
-from watchkeeper.escalation import runner
+from watchkeeper.escalation import notices, runner
 from watchkeeper.escalation.models import EscalationChain, Route
 from watchkeeper.notify import dispatch, outgoing
 from watchkeeper.notify.models import Delivery
@@ -104,7 +104,7 @@ def consume(
             break
         last_taken = event_id
         expected = event_id + 1
-        if topic in HANDLED:
+        if topic in HANDLED or topic in notices.TOPICS:
             wanted.append(event_id)
     if last_taken is None:
         return 0
@@ -122,6 +122,20 @@ def consume(
     }
     cache = PassCache(session, now)
     for event in taken:
+        if event.topic in notices.TOPICS:
+            try:
+                with session.begin_nested():
+                    notices.deliver(
+                        session,
+                        event_id=event.id,
+                        topic=event.topic,
+                        payload=dict(event.payload or {}),
+                        now=now,
+                        base_url=base_url,
+                    )
+            except Exception:
+                log.exception("engine could not deliver notice %s (%s)", event.id, event.topic)
+            continue
         group = groups.get(event.group_id) if event.group_id else None
         if group is None:
             continue
