@@ -147,7 +147,11 @@ def servers(db_url: str, data_dir: Path, count: int) -> Iterator[tuple[list[str]
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print("   (a server took over 30 s to stop; killed)")
+                proc.kill()
 
 
 def setup(

@@ -59,6 +59,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_ack_check: datetime | None = None
+        self._after_pass = False
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
         )
@@ -93,15 +94,18 @@ class Engine:
     def _loop(self) -> None:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
-            # Let a burst of commits coalesce into one pass: a few milliseconds of
-            # latency buy far fewer passes (each one takes SQLite's write lock).
-            time.sleep(COALESCE_SECONDS)
+            # New work that arrived while the last pass ran means a burst: let
+            # more commits coalesce for a few milliseconds (far fewer passes, each
+            # of which takes the write lock). From idle, a new group runs at once.
+            if self._wake.is_set() and self._after_pass:
+                time.sleep(COALESCE_SECONDS)
             self._wake.clear()
             try:
                 busy = self.run_once(self.ctx.clock.now())
             except Exception:
                 log.exception("engine pass failed")
                 busy = False
+            self._after_pass = busy
             if not busy:
                 self._wake.wait(timeout=poll)
 
