@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -61,6 +62,36 @@ def _setup(
     return integration, ada, method_id
 
 
+@pytest.fixture
+def paging(
+    client: TestClient,
+    admin: Account,
+    make_account: Callable[..., Account],
+    receiver: Receiver,
+    engine: Engine,
+    db: Database,
+    clock: FixedClock,
+) -> Callable[..., tuple[dict[str, Any], Account, int]]:
+    """A team, a verified paging target, a chain with the given steps and a critical route."""
+
+    def make(
+        *, steps: list[dict[str, Any]], ack_timeout: int | None = None
+    ) -> tuple[dict[str, Any], Account, int]:
+        return _setup(
+            client,
+            admin,
+            make_account,
+            receiver,
+            engine,
+            db,
+            clock,
+            steps=steps,
+            ack_timeout=ack_timeout,
+        )
+
+    return make
+
+
 def _deliveries(db: Database, kind: str = "page") -> int:
     with db.read() as session:
         return int(
@@ -76,20 +107,13 @@ def _deliveries(db: Database, kind: str = "page") -> int:
 def test_critical_pages_ack_stops_further_steps(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _ada, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _ada, _ = paging(
         steps=[{"type": "notify_users"}, {"type": "wait", "minutes": 5}, {"type": "notify_users"}],
     )
     client.post(ingest_path(integration), json=am_webhook("k", [am_alert("DiskFull")]))
@@ -115,20 +139,13 @@ def test_critical_pages_ack_stops_further_steps(
 def test_wait_then_second_step_and_idempotency(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _, _ = paging(
         steps=[{"type": "notify_users"}, {"type": "wait", "minutes": 5}, {"type": "notify_users"}],
     )
     client.post(ingest_path(integration), json=am_webhook("k", [am_alert("A")]))
@@ -147,15 +164,13 @@ def test_wait_then_second_step_and_idempotency(
 def test_warning_is_not_paged(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _, _ = _setup(
-        client, admin, make_account, receiver, engine, db, clock, steps=[{"type": "notify_users"}]
-    )
+    integration, _, _ = paging(steps=[{"type": "notify_users"}])
     client.post(
         ingest_path(integration), json=am_webhook("w", [am_alert("Slow", severity="warning")])
     )
@@ -166,20 +181,13 @@ def test_warning_is_not_paged(
 def test_ack_timeout_restarts_escalation(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _, _ = paging(
         steps=[{"type": "notify_users"}],
         ack_timeout=30,
     )
@@ -199,20 +207,13 @@ def test_ack_timeout_restarts_escalation(
 def test_resolve_ends_escalation(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _, _ = paging(
         steps=[{"type": "wait", "minutes": 5}, {"type": "notify_users"}],
     )
     client.post(ingest_path(integration), json=am_webhook("k", [am_alert("A")]))
@@ -229,7 +230,7 @@ def test_resolve_ends_escalation(
 def test_nobody_on_call_is_recorded_loudly(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
@@ -238,14 +239,7 @@ def test_nobody_on_call_is_recorded_loudly(
     schedule = client.post(
         "/api/v1/schedules", json={"name": "empty", "time_zone": "UTC"}, headers=admin.headers
     ).json()
-    integration, _, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _, _ = paging(
         steps=[{"type": "notify_on_call", "schedule_id": schedule["id"]}],
     )
     client.post(ingest_path(integration), json=am_webhook("k", [am_alert("A")]))
@@ -304,20 +298,13 @@ def test_contact_method_with_bad_address_is_422(client: TestClient, admin: Accou
 def test_provider_500_is_retried_then_next_step_runs(
     client: TestClient,
     admin: Account,
-    make_account: Callable[..., Account],
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
     receiver: Receiver,
     engine: Engine,
     db: Database,
     clock: FixedClock,
 ) -> None:
-    integration, _, _ = _setup(
-        client,
-        admin,
-        make_account,
-        receiver,
-        engine,
-        db,
-        clock,
+    integration, _, _ = paging(
         steps=[{"type": "notify_users"}, {"type": "wait", "minutes": 1}, {"type": "notify_users"}],
     )
     receiver.status = 500
