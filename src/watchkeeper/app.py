@@ -139,7 +139,6 @@ def create_app(
     lifecycles.append(gate.writer)
     engine = Engine(ctx)
     ctx.services["engine"] = engine
-    gate.listeners.append(engine.wake_for)
     if settings.run_engine:
         lifecycles.append(engine)
     lifecycles.append(PeriodicWorker(ctx, housekeeping_tasks(settings)))

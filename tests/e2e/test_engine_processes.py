@@ -72,6 +72,11 @@ def _healthy(base: str) -> bool:
         return False
 
 
+def _reads_outbox(base: str) -> bool:
+    metrics = httpx.get(f"{base}/metrics", timeout=5).text
+    return "watchkeeper_engine_reads_outbox 1.0" in metrics
+
+
 def test_three_processes_page_exactly_once_and_survive_sigkill(db_url: str, tmp_path: Path) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("several engine processes share work only on PostgreSQL")
@@ -160,17 +165,27 @@ def test_three_processes_page_exactly_once_and_survive_sigkill(db_url: str, tmp_
         assert len(receiver.titles) == GROUPS_PER_PHASE
         assert max(receiver.keys.values()) == 1, "a page was sent twice with all processes up"
 
-        # Phase 2: kill one process while pages are flowing.
-        thread = threading.Thread(target=send, args=(2, bases[:2]))
+        # Phase 2: kill the process that reads the outbox while pages are flowing;
+        # another one must take over and page everything the others accept.
+        leaders = [n for n, base in enumerate(bases) if _reads_outbox(base)]
+        assert len(leaders) == 1, f"expected one outbox reader, found {leaders}"
+        leader = leaders[0]
+        others = [base for n, base in enumerate(bases) if n != leader]
+        thread = threading.Thread(target=send, args=(2, others))
         thread.start()
         wait_until(
             lambda: len(receiver.titles) >= GROUPS_PER_PHASE + 50,
             timeout=60,
             what="phase 2 to start",
         )
-        procs[1].send_signal(signal.SIGKILL)
-        procs[1].wait()
+        procs[leader].send_signal(signal.SIGKILL)
+        procs[leader].wait()
         thread.join(timeout=60)
+        wait_until(
+            lambda: sum(_reads_outbox(base) for base in others) == 1,
+            timeout=10,
+            what="a surviving process to take over the outbox",
+        )
         wait_until(
             lambda: len(receiver.titles) >= 2 * GROUPS_PER_PHASE,
             timeout=90,

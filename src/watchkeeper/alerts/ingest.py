@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +53,7 @@ class IngestGate:
         self.ctx = ctx
         self.cache: dict[str, CachedIntegration] = {}
         self.buckets = TokenBuckets()
-        self.listeners: list[Callable[[store.IngestResult], None]] = []
-        self.writer = IngestWriter(ctx, self.listeners)
+        self.writer = IngestWriter(ctx)
 
     def cached(self, token: str) -> Integration | None:
         cached = self.cache.get(token)

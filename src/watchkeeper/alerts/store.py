@@ -25,6 +25,7 @@ from watchkeeper.alerts.models import (
     RawPayload,
 )
 from watchkeeper.alerts.normalized import NormalizedAlert
+from watchkeeper.db.engine import request_wake
 
 ALERTS = cast(Table, Alert.__table__)
 GROUPS = cast(Table, AlertGroup.__table__)
@@ -32,6 +33,8 @@ PAYLOADS = cast(Table, RawPayload.__table__)
 EVENTS = cast(Table, GroupEvent.__table__)
 OUTBOX = cast(Table, OutboxEvent.__table__)
 
+# The one outbox topic that does not need the engine at once.
+QUIET_TOPIC = "group.alert_added"
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 
 
@@ -239,6 +242,10 @@ def _outbox(
             for topic, gid, payload in events
         ],
     )
+    # A repeat of a known alert changes nothing the engine does; anything else
+    # (a new group, an acknowledgement, an incident notice…) wakes it.
+    if any(topic != QUIET_TOPIC for topic, _gid, _payload in events):
+        request_wake(session)
 
 
 outbox = _outbox

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -42,9 +42,6 @@ class IngestJob:
     future: Future[store.IngestResult] = field(default_factory=Future)
 
 
-Listener = Callable[[store.IngestResult], None]
-
-
 def write_jobs(
     session: Session, jobs: Sequence[IngestJob], ctx: AppContext
 ) -> list[store.IngestResult]:
@@ -66,9 +63,8 @@ def write_jobs(
 class IngestWriter:
     """The per-process writer thread; ``write`` falls back to inline when it is not running."""
 
-    def __init__(self, ctx: AppContext, listeners: list[Listener]) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.listeners = listeners
         self._queue: queue.Queue[IngestJob | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -138,11 +134,6 @@ class IngestWriter:
                 continue
             assert result is not None
             job.future.set_result(result)
-            for listener in self.listeners:
-                try:
-                    listener(result)
-                except Exception:
-                    log.exception("ingest listener failed")
 
     def _write_alone(
         self, job: IngestJob

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,8 +16,38 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.settings import normalize_database_url
 
+log = logging.getLogger("watchkeeper.db")
+
 # Execution option that marks a connection whose transaction will write.
 WRITE_OPTION = "watchkeeper_write"
+# PostgreSQL channel on which a commit that gave the engine work wakes every
+# process's engine (LISTEN/NOTIFY); the payload names the committing process.
+WAKE_CHANNEL = "watchkeeper_engine"
+_WAKE_FLAG = "watchkeeper_wake"
+_NOTIFIED_FLAG = "watchkeeper_notified"
+
+
+def process_tag() -> str:
+    """This process's name in wake notifications (it ignores its own)."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def request_wake(session: Session) -> None:
+    """Wake the engines once this session's transaction commits.
+
+    In this process the wake is a callback after the commit; on PostgreSQL a
+    NOTIFY (delivered by the server only if the transaction commits) also
+    reaches the other processes. Called by everything that writes outbox
+    events the engine acts on.
+    """
+    session.info[_WAKE_FLAG] = True
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and not session.info.get(_NOTIFIED_FLAG):
+        session.info[_NOTIFIED_FLAG] = True
+        session.execute(
+            text("SELECT pg_notify(:channel, :tag)"),
+            {"channel": WAKE_CHANNEL, "tag": process_tag()},
+        )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -120,6 +153,37 @@ class Database:
             bind=self.engine.execution_options(**{WRITE_OPTION: True}),
             expire_on_commit=False,
         )
+        # Called after every commit that asked for a wake (see request_wake).
+        self.wake_listeners: list[Callable[[], None]] = []
+        for factory in (self._read, self._write):
+            event.listen(factory, "after_transaction_create", self._after_begin)
+            event.listen(factory, "after_commit", self._after_commit)
+            event.listen(factory, "after_soft_rollback", self._after_soft_rollback)
+
+    @staticmethod
+    def _after_begin(session: Session, transaction: Any) -> None:
+        # A new outermost transaction starts clean (an earlier one may have rolled back).
+        if transaction.parent is None:
+            session.info.pop(_NOTIFIED_FLAG, None)
+            session.info.pop(_WAKE_FLAG, None)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: nothing is visible to others yet
+        session.info.pop(_NOTIFIED_FLAG, None)
+        if session.info.pop(_WAKE_FLAG, False):
+            for listener in self.wake_listeners:
+                try:
+                    listener()
+                except Exception:
+                    log.exception("wake listener failed")
+
+    @staticmethod
+    def _after_soft_rollback(session: Session, previous: Any) -> None:
+        # A savepoint rolled back takes its NOTIFY with it: notify again next time.
+        # (The in-process wake may then be a spare one, which costs one idle pass.)
+        if previous.nested:
+            session.info.pop(_NOTIFIED_FLAG, None)
 
     def session(self, *, write: bool) -> Session:
         """A new session; ``write=True`` takes SQLite's write lock when it begins."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, insert, null, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
@@ -39,13 +40,34 @@ HANDLED = frozenset(
 )
 
 
+WANTED = HANDLED | notices.TOPICS
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An outbox event the engine acts on."""
+
+    id: int
+    topic: str
+    group_id: int | None
+    payload: dict[str, Any]
+
+
 class PassCache:
     """Routes and webhooks read once per engine pass, not once per event."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        base_url: str,
+        ack_url_for: Callable[[int, int], str | None],
+    ) -> None:
         self.session = session
-        self.batch = runner.StepBatch(session, now)
+        self.batch = runner.StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
         self._routes: dict[int, Sequence[Route]] = {}
+        self._chains: dict[int, EscalationChain | None] = {}
         self._hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None
 
     def routes(self, integration_id: int) -> Sequence[Route]:
@@ -54,6 +76,13 @@ class PassCache:
                 self.session, integration_id=integration_id
             )
         return self._routes[integration_id]
+
+    def chain(self, chain_id: int) -> EscalationChain | None:
+        # Held here: the session's identity map is weak, so an unchanged chain
+        # would be loaded again (with an autoflush) for every group it starts.
+        if chain_id not in self._chains:
+            self._chains[chain_id] = self.session.get(EscalationChain, chain_id)
+        return self._chains[chain_id]
 
     def hooks(self) -> list[tuple[int, int | None, tuple[str, ...]]]:
         if self._hooks is None:
@@ -89,31 +118,35 @@ def consume(
     cursor = _cursor(session, lock=lock)
     if cursor is None:
         return 0
-    # Only ids, topics and times at first: most events (alert_added) need nothing.
+    # One read: ids, topics and times of everything, payloads only of the
+    # events the engine acts on (most events, alert_added, need nothing).
     rows = session.execute(
-        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.at)
+        select(
+            OutboxEvent.id,
+            OutboxEvent.topic,
+            OutboxEvent.at,
+            OutboxEvent.group_id,
+            case((OutboxEvent.topic.in_(sorted(WANTED)), OutboxEvent.payload), else_=null()),
+        )
         .where(OutboxEvent.id > cursor.last_id)
         .order_by(OutboxEvent.id)
         .limit(BATCH)
     ).all()
     expected = cursor.last_id + 1
     last_taken = None
-    wanted: list[int] = []
-    for event_id, topic, at in rows:
+    taken: list[Taken] = []
+    for event_id, topic, at, group_id, payload in rows:
         if event_id != expected and now - at < GAP_PATIENCE:
             break
         last_taken = event_id
         expected = event_id + 1
-        if topic in HANDLED or topic in notices.TOPICS:
-            wanted.append(event_id)
+        if topic in WANTED:
+            taken.append(Taken(event_id, topic, group_id, dict(payload or {})))
     if last_taken is None:
         return 0
     cursor.last_id = last_taken
-    if not wanted:
+    if not taken:
         return 0
-    taken = session.scalars(
-        select(OutboxEvent).where(OutboxEvent.id.in_(wanted)).order_by(OutboxEvent.id)
-    ).all()
     groups = {
         g.id: g
         for g in session.scalars(
@@ -121,13 +154,13 @@ def consume(
         )
     }
 
-    def handle(event: OutboxEvent, cache: PassCache) -> None:
+    def handle(event: Taken, cache: PassCache) -> None:
         if event.topic in notices.TOPICS:
             notices.deliver(
                 session,
                 event_id=event.id,
                 topic=event.topic,
-                payload=dict(event.payload or {}),
+                payload=event.payload,
                 now=now,
                 base_url=base_url,
             )
@@ -150,14 +183,14 @@ def consume(
     # so one bad event is logged and skipped instead of blocking the others.
     try:
         with session.begin_nested():
-            cache = PassCache(session, now)
+            cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
             for event in taken:
                 handle(event, cache)
             cache.batch.flush()
     except Exception:
         log.warning("engine pass failed as a whole; retrying its %d events one by one", len(taken))
         for event in taken:
-            cache = PassCache(session, now)
+            cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
             try:
                 with session.begin_nested():
                     handle(event, cache)
@@ -169,7 +202,7 @@ def consume(
 
 def _handle(
     session: Session,
-    event: OutboxEvent,
+    event: Taken,
     group: AlertGroup,
     *,
     now: datetime,
@@ -180,7 +213,7 @@ def _handle(
     topic = event.topic.removeprefix("group.")
     hooks = cache.hooks()
     if event.topic in START_TOPICS:
-        if group.maintenance or (event.payload or {}).get("maintenance"):
+        if group.maintenance or event.payload.get("maintenance"):
             return
         _route(
             session,
@@ -246,7 +279,7 @@ def _route(
     if route.chat_destination_ids:
         queue_chat(session, group, route.chat_destination_ids, now=now, base_url=base_url)
     if route.escalation_chain_id is not None:
-        chain = session.get(EscalationChain, route.escalation_chain_id)
+        chain = cache.chain(route.escalation_chain_id)
         if chain is not None:
             runner.start(
                 session,

@@ -2,15 +2,18 @@
 
 All of its state lives in the database (escalations, user notification
 walkers, deliveries), so a restart loses nothing: whatever fell due while the
-process was down runs on the first pass. It wakes as soon as an ingest or an
-action commits (an in-process signal), and otherwise polls once a second. On
-PostgreSQL any number of processes run it side by side: the outbox cursor row
-is locked by one consumer at a time and due rows are claimed with
-``FOR UPDATE SKIP LOCKED``, so no step runs twice.
+process was down runs on the first pass. It wakes as soon as a commit gives it
+work (a callback in this process, LISTEN/NOTIFY from the others on
+PostgreSQL), and otherwise polls once a second. On PostgreSQL any number of
+processes run it side by side: one of them at a time reads the outbox (see
+``wakeup.OutboxLeadership``; the cursor row is locked too), and all of them
+claim due timers, walkers and deliveries with ``FOR UPDATE SKIP LOCKED``, so
+no step runs twice.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -19,9 +22,9 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import Counter, Gauge
 
-from watchkeeper.alerts.store import IngestResult
 from watchkeeper.api.context import AppContext
 from watchkeeper.escalation import consumer, runner
+from watchkeeper.escalation.wakeup import OutboxLeadership
 from watchkeeper.notify import dispatch
 from watchkeeper.notify.sending import Notifier
 
@@ -29,6 +32,10 @@ log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
 COALESCE_SECONDS = 0.01
+# Longest an outcome waits to be stored when nothing else wakes the engine.
+OUTCOME_DELAY = 0.2
+# A pass that did this many things (events, steps, walkers, sends) marks a burst.
+BURST = 16
 
 
 class AckLinks:
@@ -53,16 +60,27 @@ class Engine:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.notifier = Notifier(ctx)
-        self.notifier.on_outcome = self.wake
+        self.notifier.on_outcome = self._outcome_arrived
         self.links = AckLinks(ctx.secret_key, ctx.settings.base_url)
-        self._wake = threading.Event()
+        # Guards _woken and _outcome_at; the loop waits on it between passes.
+        self._cond = threading.Condition()
+        self._woken = False
+        self._outcome_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.leadership = (
+            OutboxLeadership(ctx.db.engine.url, self.wake) if ctx.db.is_postgres else None
+        )
         self._last_ack_check: datetime | None = None
-        self._after_pass = False
+        self._last_done = 0
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
         )
+        Gauge(
+            "watchkeeper_engine_reads_outbox",
+            "1 when this process's engine is the one reading the outbox (PostgreSQL: the leader)",
+            registry=ctx.registry,
+        ).set_function(lambda: float(self.running and self.reads_outbox))
         self.lag = Gauge(
             "watchkeeper_engine_last_pass_seconds",
             "Duration of the last engine pass",
@@ -73,41 +91,87 @@ class Engine:
 
     def start(self) -> None:
         self.notifier.start()
+        self.ctx.db.wake_listeners.append(self.wake_for_outbox)
+        if self.leadership is not None:
+            self.leadership.start()
         self._thread = threading.Thread(target=self._loop, name="watchkeeper-engine", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.leadership is not None:
+            self.leadership.stop()
+        if self.wake_for_outbox in self.ctx.db.wake_listeners:
+            self.ctx.db.wake_listeners.remove(self.wake_for_outbox)
         self.notifier.stop()
 
-    def wake(self, *_: object) -> None:
-        self._wake.set()
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
-    def wake_for(self, result: IngestResult) -> None:
-        """Wake for ingests that change what the engine does (not mere repeats)."""
-        if result.created_group_ids or result.resolved_group_ids or result.acknowledged_group_ids:
-            self._wake.set()
+    def wake(self, *_: object) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify()
+
+    def _outcome_arrived(self) -> None:
+        # A send finished. Its outcome only needs storing, which is no reason to
+        # run a pass at once: the next pass stores it, at the latest OUTCOME_DELAY
+        # from now, so a stream of pages does not double the number of passes.
+        with self._cond:
+            if self._outcome_at is None:
+                self._outcome_at = time.monotonic()
+                self._cond.notify()
+
+    @property
+    def reads_outbox(self) -> bool:
+        """True unless another PostgreSQL process leads the outbox reading.
+
+        An engine that takes no part in leadership (not started: tests, tools)
+        reads when asked to; the cursor row lock still keeps it exclusive.
+        """
+        lead = self.leadership
+        return lead is None or not lead.running or lead.is_leader
+
+    def wake_for_outbox(self) -> None:
+        """A commit in this process wrote outbox events the engine acts on."""
+        if self.reads_outbox:
+            self.wake()
 
     def _loop(self) -> None:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
-            # New work that arrived while the last pass ran means a burst: let
+            # New work that arrived while a large pass ran means a burst: let
             # more commits coalesce for a few milliseconds (far fewer passes, each
-            # of which takes the write lock). From idle, a new group runs at once.
-            if self._wake.is_set() and self._after_pass:
+            # of which takes the write lock). A trickle of pages runs at once.
+            if self._woken and self._last_done >= BURST:
                 time.sleep(COALESCE_SECONDS)
-            self._wake.clear()
+            with self._cond:
+                self._woken = False
+                self._outcome_at = None
             try:
                 busy = self.run_once(self.ctx.clock.now())
             except Exception:
                 log.exception("engine pass failed")
                 busy = False
-            self._after_pass = busy
             if not busy:
-                self._wake.wait(timeout=poll)
+                self._idle(poll)
+
+    def _idle(self, poll: float) -> None:
+        """Wait for a wake, for stored outcomes to come due, or for the next poll."""
+        deadline = time.monotonic() + poll
+        with self._cond:
+            while not self._woken and not self._stop.is_set():
+                until = deadline
+                if self._outcome_at is not None:
+                    until = min(until, self._outcome_at + OUTCOME_DELAY)
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._cond.wait(remaining)
 
     # -- one pass ------------------------------------------------------------
 
@@ -120,10 +184,18 @@ class Engine:
         ack = self.links.url
         # One transaction per pass: on SQLite every write transaction queues for
         # the single write lock, and a pass rarely takes more than a few ms.
+        marks = [started]
         with db.write() as session:
             recorded = self.notifier.record_outcomes(session, now=now)
-            events = consumer.consume(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
+            marks.append(time.perf_counter())
+            events = (
+                consumer.consume(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
+                if self.reads_outbox
+                else 0
+            )
+            marks.append(time.perf_counter())
             steps = runner.run_due(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
+            marks.append(time.perf_counter())
             # Acknowledgement timeouts are minutes long; once a second is plenty.
             if self._last_ack_check is None or now - self._last_ack_check >= ACK_CHECK_EVERY:
                 self._last_ack_check = now
@@ -135,12 +207,28 @@ class Engine:
                 session, now=now, base_url=base, ack_url_for=ack, lock=lock
             )
             session.flush()
+            marks.append(time.perf_counter())
             jobs = self.notifier.claim(session, now=now)
+            marks.append(time.perf_counter())
+        marks.append(time.perf_counter())
         self.notifier.dispatch(jobs)
-        busy = bool(recorded or events or steps or walkers or jobs)
+        self._last_done = recorded + events + steps + walkers + len(jobs)
+        busy = self._last_done > 0
         if busy:
             self.passes.inc()
             self.lag.set(time.perf_counter() - started)
+            if log.isEnabledFor(logging.DEBUG):
+                ms = [f"{(b - a) * 1000:.1f}" for a, b in itertools.pairwise(marks)]
+                log.debug(
+                    "engine pass: %d outcomes, %d events, %d steps, %d walkers, %d sends; "
+                    "ms outcomes/events/steps/walkers/claim/commit %s",
+                    recorded,
+                    events,
+                    steps,
+                    walkers,
+                    len(jobs),
+                    "/".join(ms),
+                )
         return busy
 
     def drain(self, now: datetime, *, passes: int = 10) -> None:

@@ -54,15 +54,25 @@ class StepBatch:
     cost a handful of queries per escalation; here they cost one per pass.
     """
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        base_url: str,
+        ack_url_for: Callable[[int, int], str | None],
+    ) -> None:
         self.session = session
         self.now = now
+        self.base_url = base_url
+        self.ack_url_for = ack_url_for
         self.events: list[tuple[int, str, Actor, dict[str, Any]]] = []
         self.walkers: list[dict[str, Any]] = []
+        self.pages: list[dict[str, Any]] = []
         self._snapshots: dict[str, ChainSnapshot] = {}
         self._chain_json: dict[str, dict[str, Any]] = {}
         self._users: dict[tuple[int, ...], list[User]] = {}
-        self._rules: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        self._plans: dict[tuple[int, str], tuple[list[dict[str, Any]], dict[int, str]]] = {}
 
     def chain_snapshot(self, chain: EscalationChain) -> dict[str, Any]:
         """The JSON snapshot of a chain, built once per pass."""
@@ -87,20 +97,36 @@ class StepBatch:
             )
         return self._users[key]
 
-    def notify(self, *, group_id: int, user_id: int, urgency: str, cause: str) -> None:
+    def notify(self, *, group: AlertGroup, user_id: int, urgency: str, cause: str) -> None:
+        """Start walking the user's rules; the first sends are queued in this pass."""
         key = (user_id, urgency)
-        if key not in self._rules:
-            self._rules[key] = dispatch.user_rules(self.session, user_id=user_id, urgency=urgency)
+        if key not in self._plans:
+            self._plans[key] = dispatch.user_plan(self.session, user_id=user_id, urgency=urgency)
+        rules, channels = self._plans[key]
+        # The steps up to the first wait happen now: walking them here saves the
+        # walker a round trip through the table before the first page goes out.
+        sends, position, wake_at = dispatch.walk(rules, 0, now=self.now, channels=channels)
+        self.pages.extend(
+            dispatch.page_row(
+                group,
+                cause=cause,
+                user_id=user_id,
+                send=send,
+                base_url=self.base_url,
+                ack_url_for=self.ack_url_for,
+            )
+            for send in sends
+        )
         self.walkers.append(
             {
-                "group_id": group_id,
+                "group_id": group.id,
                 "user_id": user_id,
                 "urgency": urgency,
                 "cause": cause,
-                "rules": self._rules[key],
-                "position": 0,
-                "status": "active",
-                "wake_at": self.now,
+                "rules": rules,
+                "position": position,
+                "status": "active" if wake_at is not None else "done",
+                "wake_at": wake_at,
                 "created_at": self.now,
             }
         )
@@ -109,6 +135,9 @@ class StepBatch:
         if self.walkers:
             self.session.execute(insert(UserNotification), self.walkers)
             self.walkers = []
+        if self.pages:
+            dispatch.queue_deliveries(self.session, self.pages, now=self.now)
+            self.pages = []
         store.add_events(self.session, self.events, self.now)
         self.events = []
 
@@ -140,17 +169,19 @@ def start(
     looking for an earlier run; ``batch`` lets the caller start many at once.
     """
     own_batch = batch is None
-    batch = batch or StepBatch(session, now)
+    batch = batch or StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
     snapshot_json = batch.chain_snapshot(chain)
     state = EscalationState.start(now, round_robin_offset=chain.round_robin_offset)
-    chain.round_robin_offset += 1
+    if any(s.get("type") == "notify_round_robin" for s in chain.steps):
+        # Each run starts one further along (and only such chains pay the write).
+        chain.round_robin_offset += 1
     row = (
         None if fresh else session.scalar(select(Escalation).where(Escalation.group_id == group.id))
     )
     epoch = 0
+    new = row is None
     if row is None:
         row = Escalation(group_id=group.id, created_at=now, nobody_notified=0)
-        session.add(row)
     else:
         epoch = int(row.state.get("epoch", 0)) + 1
     row.chain_id = chain.id
@@ -164,6 +195,10 @@ def start(
     row.updated_at = now
     batch.events.append((group.id, "escalation_started", ENGINE, {"chain": chain.name}))
     step(session, row, group, now=now, batch=batch)
+    if new:
+        # Added after its first step, so the queries of that step do not
+        # autoflush the row half-made and then update it: one INSERT.
+        session.add(row)
     if own_batch:
         batch.flush()
     return row
@@ -195,7 +230,7 @@ def run_due(
             select(AlertGroup).where(AlertGroup.id.in_([r.group_id for r in rows]))
         )
     }
-    batch = StepBatch(session, now)
+    batch = StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
     for row in rows:
         group = groups.get(row.group_id)
         if group is None or group.status != "firing":
@@ -273,7 +308,7 @@ def _execute(
             return
         urgency = "important" if effect.important else "default"
         for user in users:
-            batch.notify(group_id=group.id, user_id=user.id, urgency=urgency, cause=cause)
+            batch.notify(group=group, user_id=user.id, urgency=urgency, cause=cause)
         batch.events.append(
             (
                 group.id,

@@ -13,9 +13,9 @@ only of that one in-flight attempt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -70,42 +70,104 @@ _LABELS_THAT_MATTER = frozenset(
 )
 
 
-def user_rules(session: Session, *, user_id: int, urgency: str) -> list[dict[str, Any]]:
-    """The user's rule list as a snapshot; important falls back to default when empty.
+def user_plan(
+    session: Session, *, user_id: int, urgency: str
+) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The user's rule list as a snapshot, and the channel of each verified method.
 
-    Only verified contact methods are used. A user with no usable rule still
-    gets one try on every verified method, so nobody is silently unreachable.
+    Important falls back to default when empty. Only verified contact methods
+    are used. A user with no usable rule still gets one try on every verified
+    method, so nobody is silently unreachable.
     """
     verified = {
-        m.id: m
+        m.id: m.type
         for m in session.scalars(
             select(ContactMethod).where(
                 ContactMethod.user_id == user_id, ContactMethod.verified.is_(True)
             )
         )
     }
+    every = session.scalars(
+        select(NotificationRule)
+        .where(
+            NotificationRule.user_id == user_id,
+            NotificationRule.urgency.in_({urgency, "default"}),
+        )
+        .order_by(NotificationRule.position, NotificationRule.id)
+    ).all()
     for wanted in (urgency, "default"):
-        rows = session.scalars(
-            select(NotificationRule)
-            .where(NotificationRule.user_id == user_id, NotificationRule.urgency == wanted)
-            .order_by(NotificationRule.position, NotificationRule.id)
-        ).all()
         steps = [
             {"kind": "notify", "contact_method_id": r.contact_method_id}
             if r.kind == "notify"
             else {"kind": "wait", "minutes": r.wait_minutes or 0}
-            for r in rows
-            if r.kind == "wait" or r.contact_method_id in verified
+            for r in every
+            if r.urgency == wanted and (r.kind == "wait" or r.contact_method_id in verified)
         ]
         if any(s["kind"] == "notify" for s in steps):
-            return steps
-    return [{"kind": "notify", "contact_method_id": mid} for mid in sorted(verified)]
+            return steps, verified
+    return [{"kind": "notify", "contact_method_id": mid} for mid in sorted(verified)], verified
+
+
+def user_rules(session: Session, *, user_id: int, urgency: str) -> list[dict[str, Any]]:
+    """The user's rule list as a snapshot (see ``user_plan``)."""
+    return user_plan(session, user_id=user_id, urgency=urgency)[0]
+
+
+def walk(
+    rules: Sequence[dict[str, Any]], position: int, *, now: datetime, channels: dict[int, str]
+) -> tuple[list[tuple[int, int, str]], int, datetime | None]:
+    """Follow a rule list from ``position`` up to its next wait.
+
+    Returns the notify steps passed on the way as (position after the step,
+    contact method id, channel), skipping methods not in ``channels`` (deleted
+    or unverified since), the new position, and when to go on (None: done).
+    """
+    sends: list[tuple[int, int, str]] = []
+    while position < len(rules):
+        step = rules[position]
+        position += 1
+        if step["kind"] == "wait":
+            return sends, position, now + timedelta(minutes=int(step["minutes"]))
+        method_id = int(step["contact_method_id"])
+        channel = channels.get(method_id)
+        if channel is not None:
+            sends.append((position, method_id, channel))
+    return sends, position, None
+
+
+def page_row(
+    group: AlertGroup,
+    *,
+    cause: str,
+    user_id: int,
+    send: tuple[int, int, str],
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+) -> dict[str, Any]:
+    """The delivery row of one notify step of a rule walk (see ``walk``)."""
+    position, method_id, channel = send
+    key = f"g{group.id}:{cause}:u{user_id}:cm{method_id}:p{position}"
+    return {
+        "idempotency_key": key,
+        "group_id": group.id,
+        "user_id": user_id,
+        "contact_method_id": method_id,
+        "channel": channel,
+        "kind": "page",
+        "message": group_message(
+            group,
+            base_url=base_url,
+            ack_url=ack_url_for(group.id, user_id),
+            kind="page",
+            idempotency_key=key,
+        ),
+    }
 
 
 def start_user_notification(
     session: Session, *, group_id: int, user_id: int, urgency: str, cause: str, now: datetime
 ) -> int:
-    """Begin walking a user's rules; the first notify steps are queued right away."""
+    """Begin walking a user's rules; the engine's next pass queues the first sends."""
     rules = user_rules(session, user_id=user_id, urgency=urgency)
     row_id = session.execute(
         insert(UserNotification)
@@ -126,7 +188,12 @@ def start_user_notification(
 
 
 def run_due_user_notifications(
-    session: Session, *, now: datetime, base_url: str, ack_url_for: Any, lock: bool
+    session: Session,
+    *,
+    now: datetime,
+    base_url: str,
+    ack_url_for: Callable[[int, int], str | None],
+    lock: bool,
 ) -> int:
     """Advance rule walkers whose wait is over; queue their deliveries."""
     query = (
@@ -146,10 +213,13 @@ def run_due_user_notifications(
             select(AlertGroup).where(AlertGroup.id.in_({w.group_id for w in walkers}))
         )
     }
-    methods = {
-        m.id: m
+    channels = {
+        m.id: m.type
         for m in session.scalars(
-            select(ContactMethod).where(ContactMethod.user_id.in_({w.user_id for w in walkers}))
+            select(ContactMethod).where(
+                ContactMethod.user_id.in_({w.user_id for w in walkers}),
+                ContactMethod.verified.is_(True),
+            )
         )
     }
     rows: list[dict[str, Any]] = []
@@ -158,41 +228,23 @@ def run_due_user_notifications(
         if group is None or group.status != "firing":
             walker.status = "cancelled"
             continue
-        position = walker.position
-        wake_at: datetime | None = None
-        while position < len(walker.rules):
-            step = walker.rules[position]
-            position += 1
-            if step["kind"] == "wait":
-                wake_at = now + timedelta(minutes=int(step["minutes"]))
-                break
-            method = methods.get(step["contact_method_id"])
-            if method is None or not method.verified:
-                continue
-            key = f"g{group.id}:{walker.cause}:u{walker.user_id}:cm{method.id}:p{position}"
-            rows.append(
-                {
-                    "idempotency_key": key,
-                    "group_id": group.id,
-                    "user_id": walker.user_id,
-                    "contact_method_id": method.id,
-                    "channel": method.type,
-                    "kind": "page",
-                    "message": group_message(
-                        group,
-                        base_url=base_url,
-                        ack_url=ack_url_for(group.id, walker.user_id),
-                        kind="page",
-                        idempotency_key=key,
-                    ),
-                }
+        sends, walker.position, wake_at = walk(
+            walker.rules, walker.position, now=now, channels=channels
+        )
+        rows.extend(
+            page_row(
+                group,
+                cause=walker.cause,
+                user_id=walker.user_id,
+                send=send,
+                base_url=base_url,
+                ack_url_for=ack_url_for,
             )
-        walker.position = position
+            for send in sends
+        )
+        walker.wake_at = wake_at
         if wake_at is None:
             walker.status = "done"
-            walker.wake_at = None
-        else:
-            walker.wake_at = wake_at
     queue_deliveries(session, rows, now=now)
     return len(walkers)
 
@@ -242,6 +294,18 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
     return len(fresh)
 
 
+class Claimed(Protocol):
+    """What a claimed delivery carries to its sender (see ``claim_due``)."""
+
+    id: int
+    channel: str
+    kind: str
+    message: dict[str, Any]
+    contact_method_id: int | None
+    chat_destination_id: int | None
+    webhook_id: int | None
+
+
 def claim_due(
     session: Session,
     *,
@@ -249,10 +313,14 @@ def claim_due(
     lock: bool,
     limit: int = BATCH,
     stale_after: timedelta = STALE_CLAIM,
-) -> list[Delivery]:
-    """Mark due deliveries as being sent by this process and return them."""
-    query = (
-        select(Delivery)
+) -> Sequence[Claimed]:
+    """Mark due deliveries as being sent by this process and return them.
+
+    One statement: an UPDATE of the rows a locked subquery picks, returning
+    what the senders need (no ORM objects are loaded).
+    """
+    due = (
+        select(Delivery.id)
         .where(
             or_(
                 Delivery.status.in_(("queued", "retrying")) & (Delivery.next_attempt_at <= now),
@@ -263,13 +331,23 @@ def claim_due(
         .limit(limit)
     )
     if lock:
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query).all())
-    for row in rows:
-        row.status = "sending"
-        row.claimed_at = now
-        row.attempts += 1
-    return rows
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+        .returning(
+            Delivery.id,
+            Delivery.channel,
+            Delivery.kind,
+            Delivery.message,
+            Delivery.contact_method_id,
+            Delivery.chat_destination_id,
+            Delivery.webhook_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def record_outcome(
@@ -283,6 +361,20 @@ def record_outcome(
     now: datetime,
 ) -> str:
     """Store an attempt's result; schedules a retry with backoff when it can help."""
+    if sent:
+        # The common case in one statement, without loading the row.
+        done = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(
+                status="sent",
+                sent_at=now,
+                provider_message_id=provider_message_id,
+                provider_response=response,
+                claimed_at=None,
+            )
+        )
+        return "sent" if done.rowcount else "gone"  # type: ignore[attr-defined]
     row = session.get(Delivery, delivery_id)
     if row is None:
         return "gone"

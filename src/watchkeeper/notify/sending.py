@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
 from watchkeeper.notify import dispatch
+from watchkeeper.notify.dispatch import Claimed
 from watchkeeper.notify.message import Message
 from watchkeeper.notify.models import ChatDestination, ContactMethod, Delivery, OutgoingWebhook
 from watchkeeper.notify.netguard import AllowList
@@ -132,7 +133,7 @@ class Notifier:
             self.record_outcomes(session, now=now)
         return len(jobs)
 
-    def _job(self, session: Session, row: Delivery) -> SendJob:
+    def _job(self, session: Session, row: Claimed) -> SendJob:
         job = SendJob(row.id, row.channel, row.kind, dict(row.message))
         try:
             if row.contact_method_id is not None:
