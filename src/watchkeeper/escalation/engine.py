@@ -121,6 +121,10 @@ class Engine:
         # A send finished. Its outcome only needs storing, which is no reason to
         # run a pass at once: the next pass stores it, at the latest OUTCOME_DELAY
         # from now, so a stream of pages does not double the number of passes.
+        # Unless the notifier is full: then storing outcomes is what frees it.
+        if self.notifier.full:
+            self.wake()
+            return
         with self._cond:
             if self._outcome_at is None:
                 self._outcome_at = time.monotonic()

@@ -95,7 +95,17 @@ class Notifier:
                 provider_message_id=outcome.provider_message_id,
                 now=now,
             )
+            # In flight until its outcome is stored: a process killed before that
+            # sends it again, so at most MAX_IN_FLIGHT duplicates per process.
+            with self._lock:
+                self.in_flight -= 1
             count += 1
+
+    @property
+    def full(self) -> bool:
+        """True when no more deliveries may be claimed until outcomes are stored."""
+        with self._lock:
+            return self.in_flight >= self.MAX_IN_FLIGHT
 
     def claim(self, session: Session, *, now: datetime) -> list[SendJob]:
         """Claim due deliveries, as many as there is room for in flight."""
@@ -197,6 +207,4 @@ class Notifier:
         # If this process dies before the outcome is recorded, the claim goes
         # stale and the delivery is retried: at most one duplicate.
         self.outcomes.put((job.delivery_id, outcome))
-        with self._lock:
-            self.in_flight -= 1
         self.on_outcome()
