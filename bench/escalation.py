@@ -35,6 +35,8 @@ from typing import Any
 
 import httpx
 
+from machine import describe
+
 PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 CLI = [sys.executable, "-m", "watchkeeper"]
 
@@ -339,7 +341,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--timers", type=int, default=10000)
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    print(describe("before"))
     runs = []
     if args.db in ("sqlite", "both"):
         runs.append(("SQLite, 1 process", None, 1))
@@ -358,6 +360,7 @@ def main() -> None:
             if keep:
                 for log in Path(tmp).glob("server*.log"):
                     log.rename(Path(keep) / f"{kind or 'sqlite'}-{log.name}")
+    print(describe("after"))
 
 
 if __name__ == "__main__":

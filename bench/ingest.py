@@ -30,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from machine import describe
+
 HERE = Path(__file__).parent
 PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -263,7 +265,7 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    print(describe("before"))
     am_rps = None
     if not args.no_alertmanager and Path("/usr/bin/prometheus-alertmanager").exists():
         with tempfile.TemporaryDirectory() as tmp, alertmanager(Path(tmp)) as am:
@@ -277,6 +279,7 @@ def main() -> None:
     if args.db in ("postgres", "both"):
         with postgres_database() as url:
             bench_db("PostgreSQL", url, args, am_rps)
+    print(describe("after"))
 
 
 if __name__ == "__main__":

@@ -319,3 +319,36 @@ def test_provider_500_is_retried_then_next_step_runs(
     with db.read() as session:
         statuses = sorted(session.scalars(select(Delivery.status).where(Delivery.kind == "page")))
     assert statuses == ["sent", "sent"]
+
+
+def test_an_event_that_fails_is_skipped_and_the_others_are_paged(
+    client: TestClient,
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
+    receiver: Receiver,
+    engine: Engine,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from watchkeeper.escalation import consumer
+
+    integration, _ada, _ = paging(steps=[{"type": "notify_users"}])
+    real = consumer._route
+
+    def route(session: Any, group: Any, **kwargs: Any) -> None:
+        if group.title.startswith("Poison"):
+            raise RuntimeError("a bug that only this group trips")
+        real(session, group, **kwargs)
+
+    monkeypatch.setattr(consumer, "_route", route)
+    for name in ("Before", "Poison", "After"):
+        sent = client.post(ingest_path(integration), json=am_webhook(name, [am_alert(name)]))
+        assert sent.status_code == 202
+    # The first pass fails as a whole and is rolled back; the next one goes
+    # event by event, skips the poison and pages the other two.
+    engine.drain(clock.now())
+    titles = sorted(body["message"]["title"] for body in receiver.bodies())
+    assert titles == ["After is broken", "Before is broken"]
+    # The cursor moved past the poison: nothing is retried on later passes.
+    monkeypatch.setattr(consumer, "_route", real)
+    engine.drain(clock.now())
+    assert len(receiver.requests) == 2

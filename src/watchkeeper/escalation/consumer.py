@@ -113,6 +113,7 @@ def consume(
     lock: bool,
     base_url: str,
     ack_url_for: Callable[[int, int], str | None],
+    careful: bool = False,
 ) -> int:
     """Handle new outbox events in order; returns how many were handled."""
     cursor = _cursor(session, lock=lock)
@@ -177,18 +178,17 @@ def consume(
                 cache=cache,
             )
 
-    # The whole batch in one savepoint first: a savepoint per event costs two
-    # round trips on PostgreSQL, which dominated starting thousands of
-    # escalations. Only if something fails is the batch redone event by event,
-    # so one bad event is logged and skipped instead of blocking the others.
-    try:
-        with session.begin_nested():
-            cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
-            for event in taken:
-                handle(event, cache)
-            cache.batch.flush()
-    except Exception:
-        log.warning("engine pass failed as a whole; retrying its %d events one by one", len(taken))
+    # Normally the whole batch runs without savepoints: a savepoint costs two
+    # round trips on PostgreSQL, more than starting an escalation. If anything
+    # fails, the caller rolls the pass back and runs the next one ``careful``:
+    # event by event, each in a savepoint, so one bad event is logged and
+    # skipped instead of blocking the others.
+    if not careful:
+        cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
+        for event in taken:
+            handle(event, cache)
+        cache.batch.flush()
+    else:
         for event in taken:
             cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
             try:

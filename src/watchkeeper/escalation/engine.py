@@ -32,6 +32,8 @@ log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
 COALESCE_SECONDS = 0.01
+# Due escalation steps and rule walkers are looked for at most this often.
+TIMER_CHECK_SECONDS = 0.1
 # Longest an outcome waits to be stored when nothing else wakes the engine.
 OUTCOME_DELAY = 0.2
 # A pass that did this many things (events, steps, walkers, sends) marks a burst.
@@ -72,6 +74,11 @@ class Engine:
             OutboxLeadership(ctx.db.engine.url, self.wake) if ctx.db.is_postgres else None
         )
         self._last_ack_check: datetime | None = None
+        # Monotonic time of the last look for due timers and walkers, and
+        # whether the next pass must go event by event (the last one failed).
+        self._last_timer_check = -1.0
+        self._careful = False
+        self._timers_skipped = False
         self._last_done = 0
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
@@ -172,6 +179,8 @@ class Engine:
                 until = deadline
                 if self._outcome_at is not None:
                     until = min(until, self._outcome_at + OUTCOME_DELAY)
+                if self._timers_skipped:
+                    until = min(until, self._last_timer_check + TIMER_CHECK_SECONDS)
                 remaining = until - time.monotonic()
                 if remaining <= 0:
                     return
@@ -179,41 +188,70 @@ class Engine:
 
     # -- one pass ------------------------------------------------------------
 
-    def run_once(self, now: datetime) -> bool:
-        """Do everything that is due at ``now``; True when anything happened."""
+    def run_once(self, now: datetime, *, timers: bool | None = None) -> bool:
+        """Do everything that is due at ``now``; True when anything happened.
+
+        ``timers`` says whether to look for due escalation steps and rule
+        walkers; by default at most every TIMER_CHECK_SECONDS, since a pass
+        woken for a new group starts its escalation and first sends anyway.
+        """
         started = time.perf_counter()
         db = self.ctx.db
         lock = db.is_postgres
         base = self.ctx.settings.base_url
         ack = self.links.url
+        if timers is None:
+            timers = started - self._last_timer_check >= TIMER_CHECK_SECONDS
+        careful = self._careful
+        steps = walkers = 0
         # One transaction per pass: on SQLite every write transaction queues for
         # the single write lock, and a pass rarely takes more than a few ms.
         marks = [started]
-        with db.write() as session:
-            recorded = self.notifier.record_outcomes(session, now=now)
-            marks.append(time.perf_counter())
-            events = (
-                consumer.consume(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
-                if self.reads_outbox
-                else 0
-            )
-            marks.append(time.perf_counter())
-            steps = runner.run_due(session, now=now, lock=lock, base_url=base, ack_url_for=ack)
-            marks.append(time.perf_counter())
-            # Acknowledgement timeouts are minutes long; once a second is plenty.
-            if self._last_ack_check is None or now - self._last_ack_check >= ACK_CHECK_EVERY:
-                self._last_ack_check = now
-                steps += runner.expire_acknowledgements(
-                    session, now=now, base_url=base, ack_url_for=ack
+        try:
+            with db.write() as session:
+                recorded = self.notifier.record_outcomes(session, now=now)
+                marks.append(time.perf_counter())
+                events = (
+                    consumer.consume(
+                        session, now=now, lock=lock, base_url=base, ack_url_for=ack, careful=careful
+                    )
+                    if self.reads_outbox
+                    else 0
                 )
-            session.flush()
-            walkers = dispatch.run_due_user_notifications(
-                session, now=now, base_url=base, ack_url_for=ack, lock=lock
-            )
-            session.flush()
-            marks.append(time.perf_counter())
-            jobs = self.notifier.claim(session, now=now)
-            marks.append(time.perf_counter())
+                marks.append(time.perf_counter())
+                if timers:
+                    steps = runner.run_due(
+                        session, now=now, lock=lock, base_url=base, ack_url_for=ack
+                    )
+                marks.append(time.perf_counter())
+                # Acknowledgement timeouts are minutes long; once a second is plenty.
+                if self._last_ack_check is None or now - self._last_ack_check >= ACK_CHECK_EVERY:
+                    self._last_ack_check = now
+                    steps += runner.expire_acknowledgements(
+                        session, now=now, base_url=base, ack_url_for=ack
+                    )
+                session.flush()
+                if timers:
+                    walkers = dispatch.run_due_user_notifications(
+                        session, now=now, base_url=base, ack_url_for=ack, lock=lock
+                    )
+                session.flush()
+                marks.append(time.perf_counter())
+                jobs = self.notifier.claim(session, now=now)
+                marks.append(time.perf_counter())
+        except Exception:
+            # Outcomes taken from the queue were not stored: put them back.
+            self.notifier.unstored()
+            if careful:
+                raise
+            log.warning("engine pass failed; the next one goes event by event", exc_info=True)
+            self._careful = True
+            return True
+        self._careful = False
+        self.notifier.stored()
+        if timers:
+            self._last_timer_check = started
+        self._timers_skipped = not timers
         marks.append(time.perf_counter())
         self.notifier.dispatch(jobs)
         self._last_done = recorded + events + steps + walkers + len(jobs)
@@ -238,5 +276,5 @@ class Engine:
     def drain(self, now: datetime, *, passes: int = 10) -> None:
         """Run passes until nothing is left (tests and tools use this)."""
         for _ in range(passes):
-            if not self.run_once(now):
+            if not self.run_once(now, timers=True):
                 return

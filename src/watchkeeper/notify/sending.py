@@ -60,6 +60,7 @@ class Notifier:
         self.in_flight = 0
         self._lock = threading.Lock()
         self.on_outcome: Callable[[], None] = lambda: None
+        self._taken: list[tuple[int, Outcome]] = []
 
     def start(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="watchkeeper-send")
@@ -79,13 +80,18 @@ class Notifier:
     MAX_IN_FLIGHT = 32
 
     def record_outcomes(self, session: Session, *, now: datetime) -> int:
-        """Store every outcome that finished since the last call."""
+        """Store every outcome that finished since the last call.
+
+        The caller commits, then calls ``stored`` (or ``unstored`` when the
+        transaction failed, which puts the outcomes back for the next try).
+        """
         count = 0
         while True:
             try:
                 delivery_id, outcome = self.outcomes.get_nowait()
             except queue.Empty:
                 return count
+            self._taken.append((delivery_id, outcome))
             dispatch.record_outcome(
                 session,
                 delivery_id=delivery_id,
@@ -95,11 +101,21 @@ class Notifier:
                 provider_message_id=outcome.provider_message_id,
                 now=now,
             )
-            # In flight until its outcome is stored: a process killed before that
-            # sends it again, so at most MAX_IN_FLIGHT duplicates per process.
-            with self._lock:
-                self.in_flight -= 1
             count += 1
+
+    def stored(self) -> None:
+        """The outcomes taken by ``record_outcomes`` are committed."""
+        # In flight until its outcome is stored: a process killed before that
+        # sends it again, so at most MAX_IN_FLIGHT duplicates per process.
+        with self._lock:
+            self.in_flight -= len(self._taken)
+        self._taken = []
+
+    def unstored(self) -> None:
+        """The transaction that stored outcomes failed: keep them for the next pass."""
+        for item in self._taken:
+            self.outcomes.put(item)
+        self._taken = []
 
     @property
     def full(self) -> bool:
@@ -120,13 +136,12 @@ class Notifier:
             limit=room,
             stale_after=timedelta(seconds=self.ctx.settings.delivery_claim_timeout_seconds),
         )
-        jobs = [self._job(session, row) for row in claimed]
-        with self._lock:
-            self.in_flight += len(jobs)
-        return jobs
+        return [self._job(session, row) for row in claimed]
 
     def dispatch(self, jobs: list[SendJob]) -> None:
-        """Send claimed jobs: on the pool when running, else right here."""
+        """Send claimed jobs (once their claim is committed): on the pool, else right here."""
+        with self._lock:
+            self.in_flight += len(jobs)
         for job in jobs:
             if self.pool is not None:
                 self.pool.submit(self._send, job)
@@ -138,9 +153,11 @@ class Notifier:
         with self.ctx.db.write() as session:
             self.record_outcomes(session, now=now)
             jobs = self.claim(session, now=now)
+        self.stored()
         self.dispatch(jobs)
         with self.ctx.db.write() as session:
             self.record_outcomes(session, now=now)
+        self.stored()
         return len(jobs)
 
     def _job(self, session: Session, row: Claimed) -> SendJob:
