@@ -352,3 +352,30 @@ def test_an_event_that_fails_is_skipped_and_the_others_are_paged(
     monkeypatch.setattr(consumer, "_route", real)
     engine.drain(clock.now())
     assert len(receiver.requests) == 2
+
+
+def test_an_idle_engine_knows_when_its_next_timer_is_due(
+    client: TestClient,
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
+    engine: Engine,
+    db: Database,
+    clock: FixedClock,
+) -> None:
+    from watchkeeper.escalation.engine import _next_due
+
+    integration, _ada, _ = paging(
+        steps=[{"type": "wait", "minutes": 5}, {"type": "notify_users"}],
+    )
+    with db.read() as session:
+        assert _next_due(session) is None
+    client.post(ingest_path(integration), json=am_webhook("k", [am_alert("Slow")]))
+    engine.drain(clock.now())
+    with db.read() as session:
+        assert _next_due(session) == clock.now() + timedelta(minutes=5)
+    # The loop sleeps until then (not a whole poll) once a pass finds nothing.
+    engine.run_once(clock.now(), timers=True)
+    assert engine._next_due == clock.now() + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
+    engine.drain(clock.now())
+    with db.read() as session:
+        assert _next_due(session) is None

@@ -21,17 +21,23 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
 from watchkeeper.escalation import consumer, runner
+from watchkeeper.escalation.models import Escalation
 from watchkeeper.escalation.wakeup import OutboxLeadership
 from watchkeeper.notify import dispatch
+from watchkeeper.notify.models import Delivery, UserNotification
 from watchkeeper.notify.sending import Notifier
 
 log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
 COALESCE_SECONDS = 0.01
+# Shortest idle sleep before a timer that is already due (held by another process).
+MIN_SLEEP_SECONDS = 0.05
 # Due escalation steps and rule walkers are looked for at most this often.
 TIMER_CHECK_SECONDS = 0.1
 # Longest an outcome waits to be stored when nothing else wakes the engine.
@@ -79,6 +85,7 @@ class Engine:
         self._last_timer_check = -1.0
         self._careful = False
         self._timers_skipped = False
+        self._next_due: datetime | None = None
         self._last_done = 0
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
@@ -172,8 +179,13 @@ class Engine:
                 self._idle(poll)
 
     def _idle(self, poll: float) -> None:
-        """Wait for a wake, for stored outcomes to come due, or for the next poll."""
+        """Wait for a wake, stored outcomes or a timer to come due, or the next poll."""
         deadline = time.monotonic() + poll
+        if self._next_due is not None:
+            ahead = (self._next_due - self.ctx.clock.now()).total_seconds()
+            # Never less than a moment: a due row another process holds must not spin us.
+            deadline = min(deadline, time.monotonic() + max(ahead, MIN_SLEEP_SECONDS))
+            self._next_due = None
         with self._cond:
             while not self._woken and not self._stop.is_set():
                 until = deadline
@@ -239,6 +251,9 @@ class Engine:
                 marks.append(time.perf_counter())
                 jobs = self.notifier.claim(session, now=now)
                 marks.append(time.perf_counter())
+                if timers and not (recorded or events or steps or walkers or jobs):
+                    # Idle: sleep until the next timer instead of a whole poll.
+                    self._next_due = _next_due(session)
         except Exception:
             # Outcomes taken from the queue were not stored: put them back.
             self.notifier.unstored()
@@ -278,3 +293,22 @@ class Engine:
         for _ in range(passes):
             if not self.run_once(now, timers=True):
                 return
+
+
+def _next_due(session: Session) -> datetime | None:
+    """The earliest wake time of any escalation, rule walker or delivery retry."""
+    times = session.execute(
+        select(
+            select(func.min(Escalation.wake_at))
+            .where(Escalation.status == "active")
+            .scalar_subquery(),
+            select(func.min(UserNotification.wake_at))
+            .where(UserNotification.status == "active")
+            .scalar_subquery(),
+            select(func.min(Delivery.next_attempt_at))
+            .where(Delivery.status.in_(("queued", "retrying")))
+            .scalar_subquery(),
+        )
+    ).one()
+    due = [t for t in times if t is not None]
+    return min(due) if due else None

@@ -67,7 +67,10 @@ class Notifier:
 
     def stop(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=False)
+            # Sends already running finish (each is bounded by its timeout); the
+            # ones still queued are dropped: never sent, their claims go stale and
+            # another process, or this one after a restart, sends them.
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
     def settings_of(self, stored: str) -> dict[str, str]:
