@@ -107,7 +107,8 @@ def test_one_process_leads_and_another_takes_over_when_it_stops(db: Database, db
         pytest.skip("one SQLite process owns the database; leadership is PostgreSQL's")
     url = db.engine.url
     first_wakes, second_wakes = Wakes(), Wakes()
-    first = OutboxLeadership(url, first_wakes)
+    changes: list[bool] = []
+    first = OutboxLeadership(url, first_wakes, changes.append)
     second = OutboxLeadership(url, second_wakes)
     first.start()
     try:
@@ -134,6 +135,7 @@ def test_one_process_leads_and_another_takes_over_when_it_stops(db: Database, db
 
         first.stop()
         assert not first.is_leader
+        assert changes == [True, False]
         wait_until(lambda: second.is_leader, timeout=10, what="the second process to take over")
         # Taking over wakes the new leader for whatever is waiting.
         assert second_wakes.count > before
@@ -148,3 +150,17 @@ def test_a_released_savepoint_does_not_wake_before_the_commit(db: Database, wake
             store.outbox(session, T0, [("group.created", 1, {})])
         assert wakes.count == 0, "woken at RELEASE SAVEPOINT, before anything is visible"
     assert wakes.count == 1
+
+
+def test_the_leaders_own_commits_wake_it_without_a_notify(
+    db: Database, wakes: Wakes, db_url: str
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("NOTIFY is PostgreSQL's")
+    listener = _listen(db_url)
+    db.reads_outbox_here = True
+    with db.write() as session:
+        store.outbox(session, T0, [("group.created", 1, {})])
+    assert wakes.count == 1
+    assert _drain(listener) == []
+    listener.close()

@@ -25,6 +25,7 @@ WRITE_OPTION = "watchkeeper_write"
 WAKE_CHANNEL = "watchkeeper_engine"
 _WAKE_FLAG = "watchkeeper_wake"
 _NOTIFIED_FLAG = "watchkeeper_notified"
+_DATABASE = "watchkeeper_database"
 
 
 def process_tag() -> str:
@@ -41,6 +42,9 @@ def request_wake(session: Session) -> None:
     events the engine acts on.
     """
     session.info[_WAKE_FLAG] = True
+    database = session.info.get(_DATABASE)
+    if database is not None and database.reads_outbox_here:
+        return  # this process's own engine reads the outbox: nobody else to tell
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and not session.info.get(_NOTIFIED_FLAG):
         session.info[_NOTIFIED_FLAG] = True
@@ -148,11 +152,15 @@ class Database:
         self.engine = create_db_engine(self.url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.is_postgres = self.engine.dialect.name == "postgresql"
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False, info={_DATABASE: self})
         self._write = sessionmaker(
             bind=self.engine.execution_options(**{WRITE_OPTION: True}),
             expire_on_commit=False,
+            info={_DATABASE: self},
         )
+        # True while this process's engine reads the outbox (the PostgreSQL
+        # leader): its commits then wake it directly and NOTIFY nobody.
+        self.reads_outbox_here = False
         # Called after every commit that asked for a wake (see request_wake).
         self.wake_listeners: list[Callable[[], None]] = []
         for factory in (self._read, self._write):

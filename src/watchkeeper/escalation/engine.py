@@ -35,15 +35,14 @@ from watchkeeper.notify.sending import Notifier
 log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
-COALESCE_SECONDS = 0.01
+# Passes that find work start at most this often (see _loop).
+MIN_PASS_INTERVAL = 0.015
 # Shortest idle sleep before a timer that is already due (held by another process).
 MIN_SLEEP_SECONDS = 0.05
 # Due escalation steps and rule walkers are looked for at most this often.
 TIMER_CHECK_SECONDS = 0.1
 # Longest an outcome waits to be stored when nothing else wakes the engine.
 OUTCOME_DELAY = 0.2
-# A pass that did this many things (events, steps, walkers, sends) marks a burst.
-BURST = 16
 
 
 class AckLinks:
@@ -77,7 +76,9 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.leadership = (
-            OutboxLeadership(ctx.db.engine.url, self.wake) if ctx.db.is_postgres else None
+            OutboxLeadership(ctx.db.engine.url, self.wake, self._leading)
+            if ctx.db.is_postgres
+            else None
         )
         self._last_ack_check: datetime | None = None
         # Monotonic time of the last look for due timers and walkers, and
@@ -87,6 +88,7 @@ class Engine:
         self._timers_skipped = False
         self._next_due: datetime | None = None
         self._last_done = 0
+        self._last_start = 0.0
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
         )
@@ -126,6 +128,9 @@ class Engine:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _leading(self, leading: bool) -> None:
+        self.ctx.db.reads_outbox_here = leading
+
     def wake(self, *_: object) -> None:
         with self._cond:
             self._woken = True
@@ -162,11 +167,16 @@ class Engine:
     def _loop(self) -> None:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
-            # New work that arrived while a large pass ran means a burst: let
-            # more commits coalesce for a few milliseconds (far fewer passes, each
-            # of which takes the write lock). A trickle of pages runs at once.
-            if self._woken and self._last_done >= BURST:
-                time.sleep(COALESCE_SECONDS)
+            # Under a stream of commits, passes that did work start at most every
+            # MIN_PASS_INTERVAL: each pass takes the write lock (SQLite) and a
+            # connection, and hundreds of one-group passes a second would starve
+            # ingest. Passes of ordinary length (a page's) never wait here, and
+            # a pass after an idle one runs at once.
+            if self._last_done:
+                gap = self._last_start + MIN_PASS_INTERVAL - time.monotonic()
+                if gap > 0:
+                    time.sleep(gap)
+            self._last_start = time.monotonic()
             with self._cond:
                 self._woken = False
                 self._outcome_at = None

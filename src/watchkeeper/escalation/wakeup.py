@@ -41,12 +41,28 @@ def libpq_url(url: URL) -> str:
 
 
 class OutboxLeadership:
-    def __init__(self, url: URL, on_wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        url: URL,
+        on_wake: Callable[[], None],
+        on_change: Callable[[bool], None] = lambda _leading: None,
+    ) -> None:
         self.conninfo = libpq_url(url)
         self.on_wake = on_wake
-        self.is_leader = False
+        self.on_change = on_change
+        self._leader = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader
+
+    @is_leader.setter
+    def is_leader(self, leading: bool) -> None:
+        if leading != self._leader:
+            self._leader = leading
+            self.on_change(leading)
 
     @property
     def running(self) -> bool:
