@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,16 +34,9 @@ from typing import Any
 
 import httpx
 
-from machine import describe
+from common import describe, free_port, postgres_database
 
-PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 CLI = [sys.executable, "-m", "watchkeeper"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Receiver:
@@ -71,21 +63,6 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/page"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    import psycopg
-
-    name = f"wk_bench_esc_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -350,7 +327,11 @@ def main() -> None:
     for label, kind, count in runs:
         keep = os.environ.get("WK_KEEP_LOGS")  # a directory to keep the server logs in
         with ExitStack() as stack, tempfile.TemporaryDirectory(dir=keep) as tmp:
-            url = stack.enter_context(postgres_database()) if kind else f"sqlite:///{tmp}/bench.db"
+            url = (
+                stack.enter_context(postgres_database("wk_bench_esc"))
+                if kind
+                else f"sqlite:///{tmp}/bench.db"
+            )
             receiver = Receiver()
             bases, token = stack.enter_context(servers(url, Path(tmp), count))
             latency_run(label, url, bases, token, receiver, args.seconds)

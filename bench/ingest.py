@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,9 @@ from pathlib import Path
 
 import httpx
 
-from machine import describe
+from common import describe, free_port, postgres_database
 
 HERE = Path(__file__).parent
-PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:
@@ -59,21 +51,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    import psycopg
-
-    name = f"wk_bench_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -277,7 +254,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench_db("SQLite", f"sqlite:///{tmp}/bench.db", args, am_rps)
     if args.db in ("postgres", "both"):
-        with postgres_database() as url:
+        with postgres_database("wk_bench") as url:
             bench_db("PostgreSQL", url, args, am_rps)
     print(describe("after"))
 

@@ -28,6 +28,7 @@ from watchkeeper.clock import FixedClock
 from watchkeeper.db import migrate
 from watchkeeper.db.engine import Database
 from watchkeeper.db.registry import Base
+from watchkeeper.escalation.wakeup import libpq_url
 from watchkeeper.identity import service as identity
 from watchkeeper.identity.principal import SYSTEM
 from watchkeeper.identity.schemas import UserCreate
@@ -43,7 +44,7 @@ _postgres_passed = 0
 
 
 def _admin_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(make_url(url))
 
 
 @pytest.fixture(scope="session")

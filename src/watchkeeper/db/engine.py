@@ -42,11 +42,10 @@ def request_wake(session: Session) -> None:
     events the engine acts on.
     """
     session.info[_WAKE_FLAG] = True
-    database = session.info.get(_DATABASE)
-    if database is not None and database.reads_outbox_here:
-        return  # this process's own engine reads the outbox: nobody else to tell
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql" and not session.info.get(_NOTIFIED_FLAG):
+    database: Database | None = session.info.get(_DATABASE)
+    if database is None or not database.is_postgres or session.info.get(_NOTIFIED_FLAG):
+        return
+    if not database.reads_outbox_here:  # else this process's engine is the reader
         session.info[_NOTIFIED_FLAG] = True
         session.execute(
             text("SELECT pg_notify(:channel, :tag)"),

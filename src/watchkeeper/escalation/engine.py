@@ -222,8 +222,10 @@ class Engine:
         lock = db.is_postgres
         base = self.ctx.settings.base_url
         ack = self.links.url
+        # The same clock as _idle, which waits for the next timer check.
+        checked_at = time.monotonic()
         if timers is None:
-            timers = started - self._last_timer_check >= TIMER_CHECK_SECONDS
+            timers = checked_at - self._last_timer_check >= TIMER_CHECK_SECONDS
         careful = self._careful
         steps = walkers = 0
         # One transaction per pass: on SQLite every write transaction queues for
@@ -275,7 +277,7 @@ class Engine:
         self._careful = False
         self.notifier.stored()
         if timers:
-            self._last_timer_check = started
+            self._last_timer_check = checked_at
         self._timers_skipped = not timers
         marks.append(time.perf_counter())
         self.notifier.dispatch(jobs)

@@ -108,11 +108,6 @@ def user_plan(
     return [{"kind": "notify", "contact_method_id": mid} for mid in sorted(verified)], verified
 
 
-def user_rules(session: Session, *, user_id: int, urgency: str) -> list[dict[str, Any]]:
-    """The user's rule list as a snapshot (see ``user_plan``)."""
-    return user_plan(session, user_id=user_id, urgency=urgency)[0]
-
-
 def walk(
     rules: Sequence[dict[str, Any]], position: int, *, now: datetime, channels: dict[int, str]
 ) -> tuple[list[tuple[int, int, str]], int, datetime | None]:
@@ -168,7 +163,7 @@ def start_user_notification(
     session: Session, *, group_id: int, user_id: int, urgency: str, cause: str, now: datetime
 ) -> int:
     """Begin walking a user's rules; the engine's next pass queues the first sends."""
-    rules = user_rules(session, user_id=user_id, urgency=urgency)
+    rules, _channels = user_plan(session, user_id=user_id, urgency=urgency)
     row_id = session.execute(
         insert(UserNotification)
         .values(
