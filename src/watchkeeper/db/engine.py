@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.db.types import json_text
 from watchkeeper.settings import normalize_database_url
 
 log = logging.getLogger("watchkeeper.db")
@@ -124,6 +125,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_text,
             pool_size=8,
             max_overflow=16,
         )
@@ -136,6 +138,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_timeout=10,
+        json_serializer=json_text,
         # psycopg prepares a statement after 5 runs and PostgreSQL may then keep
         # a generic plan costed while the tables were empty (a sequential scan),
         # which turns indexed lookups into full scans as tables grow.

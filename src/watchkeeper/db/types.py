@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_text(value: Any) -> str:
+    """JSON for a JSON column: orjson (several times faster), json for what it refuses.
+
+    orjson refuses integers beyond 64 bits and lone surrogates ("\\ud800",
+    which json.loads accepts from a sender). PostgreSQL's jsonb refuses lone
+    surrogates too, so on every database they are stored as "?".
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, ValueError):
+        text = json.dumps(value, ensure_ascii=False)
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,0 +1,74 @@
+"""BulkInsert stores exactly what SQLAlchemy stores, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from watchkeeper.alerts.models import OutboxEvent
+from watchkeeper.alerts.store import OUTBOX
+from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.engine import Database
+
+ROWS = [
+    (datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "a", 1, {"labels": {"x": "ü"}, "n": [1, 2.5]}),
+    # Another zone, and microseconds that are zero (SQLite text must still carry them).
+    (datetime(2026, 3, 29, 3, 0, 0, tzinfo=timezone(timedelta(hours=2))), "b", None, {}),
+    (datetime(2026, 3, 29, 3, 0, 0, 7, tzinfo=UTC), "c", 3, None),
+]
+COLUMNS = ("at", "topic", "group_id", "payload")
+
+
+def stored(db: Database, topic_prefix: str) -> list[tuple[object, ...]]:
+    with db.read() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                text(
+                    "SELECT CAST(at AS TEXT), substr(topic, 2), group_id, CAST(payload AS TEXT) "
+                    "FROM outbox WHERE topic LIKE :p ORDER BY id"
+                ),
+                {"p": topic_prefix + "%"},
+            )
+        ]
+
+
+def test_bulk_rows_match_what_sqlalchemy_stores(db: Database) -> None:
+    with db.write() as session:
+        session.execute(
+            insert(OUTBOX),
+            [
+                {"at": at, "topic": "s" + topic, "group_id": gid, "payload": payload}
+                for at, topic, gid, payload in ROWS
+            ],
+        )
+        BulkInsert(OUTBOX, COLUMNS).run(
+            session, [(at, "k" + topic, gid, payload) for at, topic, gid, payload in ROWS]
+        )
+    assert stored(db, "k") == stored(db, "s")
+    with db.read() as session:
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.topic.like("k%")).order_by(OutboxEvent.id)
+        ).all()
+    assert [(e.at, e.topic[1:], e.group_id, e.payload) for e in events] == ROWS
+
+
+def test_bulk_refuses_naive_times(db: Database) -> None:
+    with pytest.raises(ValueError, match="naive"), db.write() as session:
+        BulkInsert(OUTBOX, COLUMNS).run(session, [(datetime(2026, 1, 1), "t", 1, {})])
+    assert stored(db, "t") == []
+
+
+def test_lone_surrogates_are_stored_as_question_marks(db: Database) -> None:
+    # jsonb refuses them; a sender's label with one must not fail the commit.
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as session:
+        BulkInsert(OUTBOX, COLUMNS).run(session, [(now, "u", 1, {"v": "a\ud800b"})])
+        session.execute(insert(OUTBOX), [{"at": now, "topic": "w", "payload": ["\udfff"]}])
+    with db.read() as session:
+        payloads = session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.topic.in_(["u", "w"]))
+        ).all()
+    assert sorted(payloads, key=str) == [["?"], {"v": "a?b"}]
