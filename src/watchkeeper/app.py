@@ -20,6 +20,7 @@ from watchkeeper.api.context import AppContext
 from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.observability import RequestObserver
 from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.db.checkpoint import WalCheckpointer
 from watchkeeper.db.engine import Database
 from watchkeeper.escalation.api import router as escalation_router
 from watchkeeper.escalation.engine import Engine
@@ -134,6 +135,8 @@ def create_app(
     def metrics() -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
+    if db.is_sqlite:
+        lifecycles.append(WalCheckpointer(db.url))
     gate = IngestGate(ctx)
     ctx.services["ingest"] = gate
     lifecycles.append(gate.writer)
