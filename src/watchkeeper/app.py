@@ -18,7 +18,7 @@ from watchkeeper.alerts.ingest import IngestGate
 from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.errors import install_error_handlers
-from watchkeeper.api.observability import RequestObserver
+from watchkeeper.api.observability import RequestObserver, configure_logging
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.checkpoint import WalCheckpointer
 from watchkeeper.db.engine import Database
@@ -80,6 +80,13 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
             partial(slo_evaluation.evaluate_slos, settings=settings),
         ),
     ]
+
+
+def serving_app() -> FastAPI:
+    """The app of one `watchkeeper serve --workers N` process, configured from the environment."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def create_app(

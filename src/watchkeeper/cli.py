@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -77,8 +77,16 @@ def serve(
     tls_key: Annotated[
         str | None, typer.Option("--tls-key", help="PEM private key for --tls-cert.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (PostgreSQL only); "
+            "one per core is a good start.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the API, UI, ingest and engine in one process (migrations run first)."""
+    """Run the API, UI, ingest and engine (migrations run first)."""
     import uvicorn
 
     from watchkeeper.api.observability import configure_logging
@@ -89,17 +97,27 @@ def serve(
     settings = Settings()
     configure_logging(settings.log_level)
     db = _database(settings)
+    if workers > 1 and not db.is_postgres:
+        _fail(
+            "--workers needs PostgreSQL: on SQLite one process owns the database. "
+            "Drop --workers, or set WATCHKEEPER_DATABASE_URL to a PostgreSQL database."
+        )
     _bootstrap_admin(db)
-    application = create_app(settings, db=db)
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        log_config=None,
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "ssl_certfile": tls_cert,
+        "ssl_keyfile": tls_key,
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers > 1:
+        # Each worker builds its own app (database pool, engine, workers); the
+        # engines elect one outbox reader among themselves, as separate servers do.
+        db.dispose()
+        uvicorn.run("watchkeeper.app:serving_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings, db=db), **options)
 
 
 def _bootstrap_admin(db: Database) -> None:

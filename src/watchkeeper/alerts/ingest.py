@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -185,8 +186,15 @@ def decode_json(body: bytes) -> tuple[object, str]:
         raise BadRequest("request body is empty; send a JSON payload")
     try:
         text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    try:
+        return orjson.loads(body), text
+    except orjson.JSONDecodeError:
+        pass  # the standard parser accepts a little more (NaN, huge ints, lone surrogates)
+    try:
         return json.loads(text), text
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
 
 
