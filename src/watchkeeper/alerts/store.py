@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Table, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Boolean, Table, and_, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import (
@@ -25,6 +25,7 @@ from watchkeeper.alerts.models import (
     RawPayload,
 )
 from watchkeeper.alerts.normalized import NormalizedAlert
+from watchkeeper.db.bulk import BulkInsert
 from watchkeeper.db.engine import request_wake
 
 ALERTS = cast(Table, Alert.__table__)
@@ -32,6 +33,9 @@ GROUPS = cast(Table, AlertGroup.__table__)
 PAYLOADS = cast(Table, RawPayload.__table__)
 EVENTS = cast(Table, GroupEvent.__table__)
 OUTBOX = cast(Table, OutboxEvent.__table__)
+
+_NEW_EVENTS = BulkInsert(EVENTS, ("group_id", "at", "kind", "actor_type", "actor_name", "details"))
+_NEW_OUTBOX = BulkInsert(OUTBOX, ("at", "topic", "group_id", "payload"))
 
 # The one outbox topic that does not need the engine at once.
 QUIET_TOPIC = "group.alert_added"
@@ -212,22 +216,14 @@ def add_events(
     now: datetime,
 ) -> None:
     """Append timeline entries: (group id, kind, actor, details)."""
-    if not events:
-        return
-    session.execute(
-        insert(EVENTS),
-        [
-            {
-                "group_id": gid,
-                "at": now,
-                "kind": kind,
-                "actor_type": actor.type,
-                "actor_name": actor.name,
-                "details": details,
-            }
-            for gid, kind, actor, details in events
-        ],
-    )
+    if events:
+        _NEW_EVENTS.run(
+            session,
+            [
+                (gid, now, kind, actor.type, actor.name, details)
+                for gid, kind, actor, details in events
+            ],
+        )
 
 
 def _outbox(
@@ -235,13 +231,7 @@ def _outbox(
 ) -> None:
     if not events:
         return
-    session.execute(
-        insert(OUTBOX),
-        [
-            {"at": now, "topic": topic, "group_id": gid, "payload": payload}
-            for topic, gid, payload in events
-        ],
-    )
+    _NEW_OUTBOX.run(session, [(now, topic, gid, payload) for topic, gid, payload in events])
     # A repeat of a known alert changes nothing the engine does; anything else
     # (a new group, an acknowledgement, an incident notice…) wakes it.
     if any(topic != QUIET_TOPIC for topic, _gid, _payload in events):

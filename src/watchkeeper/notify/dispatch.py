@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import AlertGroup
@@ -301,6 +302,41 @@ class Claimed(Protocol):
     webhook_id: int | None
 
 
+@lru_cache(maxsize=2)
+def _claim_statement(lock: bool) -> Any:
+    # Built once: constructing this statement costs more than running it, and
+    # the engine claims on every pass.
+    due = (
+        select(Delivery.id)
+        .where(
+            or_(
+                Delivery.status.in_(("queued", "retrying"))
+                & (Delivery.next_attempt_at <= bindparam("now")),
+                (Delivery.status == "sending") & (Delivery.claimed_at < bindparam("stale_before")),
+            )
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(bindparam("limit"))
+    )
+    if lock:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_at=bindparam("now"), attempts=Delivery.attempts + 1)
+        .returning(
+            Delivery.id,
+            Delivery.channel,
+            Delivery.kind,
+            Delivery.message,
+            Delivery.contact_method_id,
+            Delivery.chat_destination_id,
+            Delivery.webhook_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim_due(
     session: Session,
     *,
@@ -314,33 +350,8 @@ def claim_due(
     One statement: an UPDATE of the rows a locked subquery picks, returning
     what the senders need (no ORM objects are loaded).
     """
-    due = (
-        select(Delivery.id)
-        .where(
-            or_(
-                Delivery.status.in_(("queued", "retrying")) & (Delivery.next_attempt_at <= now),
-                (Delivery.status == "sending") & (Delivery.claimed_at < now - stale_after),
-            )
-        )
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
-    )
-    if lock:
-        due = due.with_for_update(skip_locked=True)
     claimed = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
-        .returning(
-            Delivery.id,
-            Delivery.channel,
-            Delivery.kind,
-            Delivery.message,
-            Delivery.contact_method_id,
-            Delivery.chat_destination_id,
-            Delivery.webhook_id,
-        )
-        .execution_options(synchronize_session=False)
+        _claim_statement(lock), {"now": now, "stale_before": now - stale_after, "limit": limit}
     ).all()
     return sorted(claimed, key=lambda row: row.id)
 
