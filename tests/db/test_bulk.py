@@ -72,3 +72,13 @@ def test_lone_surrogates_are_stored_as_question_marks(db: Database) -> None:
             select(OutboxEvent.payload).where(OutboxEvent.topic.in_(["u", "w"]))
         ).all()
     assert sorted(payloads, key=str) == [["?"], {"v": "a?b"}]
+
+
+def test_returning_ids_come_back_in_row_order(db: Database) -> None:
+    rows = [(datetime(2026, 1, 1, tzinfo=UTC), f"r{n}", n, {"n": n}) for n in range(7)]
+    with db.write() as session:
+        ids = BulkInsert(OUTBOX, COLUMNS).run_returning_ids(session, rows)
+    assert len(set(ids)) == 7
+    with db.read() as session:
+        by_id = dict(session.execute(select(OutboxEvent.id, OutboxEvent.topic)).tuples().all())
+    assert [by_id[i] for i in ids] == [f"r{n}" for n in range(7)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
@@ -54,16 +54,8 @@ class _Item:
 
 def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) -> list[IngestResult]:
     """Store payloads in order; one result per payload."""
-    ids = (
-        session.execute(
-            insert(PAYLOADS).returning(PAYLOADS.c.id, sort_by_parameter_order=True),
-            [
-                {"integration_id": p.integration.id, "received_at": now, "body": p.raw}
-                for p in payloads
-            ],
-        )
-        .scalars()
-        .all()
+    ids = NEW_PAYLOADS.run_returning_ids(
+        session, [(p.integration.id, now, p.raw) for p in payloads]
     )
     results = [IngestResult(payload_id=pid) for pid in ids]
     rounds: list[list[_Item]] = []
@@ -100,6 +92,29 @@ _OPEN_ALERTS_PG = text(
     "WHERE integration_id = :integration AND open_fingerprint = f.fp LIMIT 1) AS a"
 )
 
+NEW_PAYLOADS = BulkInsert(PAYLOADS, ("integration_id", "received_at", "body"))
+NEW_GROUPS = BulkInsert(
+    GROUPS,
+    (
+        "integration_id",
+        "team_id",
+        "group_key",
+        "open_key",
+        "status",
+        "title",
+        "message",
+        "severity",
+        "labels",
+        "source_url",
+        "links",
+        "alerts_count",
+        "firing_count",
+        "maintenance",
+        "created_at",
+        "updated_at",
+        "last_alert_at",
+    ),
+)
 NEW_ALERTS = BulkInsert(
     ALERTS,
     (
@@ -333,33 +348,27 @@ class _Round:
             alerts = [i.alert for i in group_items]
             worst = min(alerts, key=lambda a: SEVERITY_RANK.get(a.severity, 9))
             new_rows.append(
-                {
-                    "integration_id": integration.id,
-                    "team_id": integration.team_id,
-                    "group_key": wanted[1],
-                    "open_key": wanted[1],
-                    "status": "firing",
-                    "title": alerts[0].title,
-                    "message": alerts[0].message,
-                    "severity": worst.severity,
-                    "labels": store.common_labels(alerts),
-                    "source_url": alerts[0].source_url,
-                    "links": store.link_dicts(alerts[0]),
-                    "alerts_count": 0,
-                    "firing_count": 0,
-                    "maintenance": integration.maintenance,
-                    "created_at": self.now,
-                    "updated_at": self.now,
-                    "last_alert_at": self.now,
-                }
+                (
+                    integration.id,
+                    integration.team_id,
+                    wanted[1],
+                    wanted[1],
+                    "firing",
+                    alerts[0].title,
+                    alerts[0].message,
+                    worst.severity,
+                    store.common_labels(alerts),
+                    alerts[0].source_url,
+                    store.link_dicts(alerts[0]),
+                    0,
+                    0,
+                    integration.maintenance,
+                    self.now,
+                    self.now,
+                    self.now,
+                )
             )
-        created = (
-            self.session.execute(
-                insert(GROUPS).returning(GROUPS.c.id, sort_by_parameter_order=True), new_rows
-            )
-            .scalars()
-            .all()
-        )
+        created = NEW_GROUPS.run_returning_ids(self.session, new_rows)
         for wanted, gid in zip(to_create, created, strict=True):
             found[wanted] = gid
             integration = by_key[wanted][0].integration

@@ -14,7 +14,7 @@ checks that row for row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +43,12 @@ def sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def _driver(session: Session) -> tuple[str, Any]:
+    """The dialect name and the driver's own connection, inside the session's transaction."""
+    connection = session.connection()
+    return connection.dialect.name, connection.connection.driver_connection
+
+
 class BulkInsert:
     """A compiled bulk INSERT of fixed columns into one table."""
 
@@ -57,6 +63,11 @@ class BulkInsert:
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in self.columns)})"
         )
         self._copy = f"COPY {table.name} ({names}) FROM STDIN"
+        self._returning_sqlite = f"{self._sqlite} RETURNING id"
+        placeholders = ", ".join("%s" for _ in self.columns)
+        self._returning_postgres = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({placeholders}) RETURNING id"
+        )
 
     def run(self, session: Session, rows: Iterable[Sequence[Any]]) -> None:
         """Insert rows (value tuples in column order) in the session's transaction.
@@ -64,18 +75,53 @@ class BulkInsert:
         JSON columns take Python values (None is JSON null, as SQLAlchemy
         stores it), time columns aware datetimes; the rest goes to the driver as is.
         """
-        connection = session.connection()
-        driver = connection.connection.driver_connection
-        if connection.dialect.name == "sqlite":
+        dialect, driver = _driver(session)
+        if dialect == "sqlite":
             self._run_sqlite(driver, rows)
         else:
             self._run_postgres(driver, rows)
 
+    def run_returning_ids(self, session: Session, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Insert rows like `run` and return their new ids, in row order."""
+        if not rows:
+            return []
+        dialect, driver = _driver(session)
+        ids: list[int] = []
+        if dialect == "sqlite":
+            cursor = driver.cursor()
+            try:  # one statement per row: SQLite runs in-process, so that is cheap
+                for row in self._encode_sqlite(rows):
+                    ids.append(cursor.execute(self._returning_sqlite, row).fetchone()[0])
+            finally:
+                cursor.close()
+            return ids
+        with driver.cursor() as cursor:  # pipelined: one round trip
+            cursor.executemany(
+                self._returning_postgres, list(self._encode_postgres(rows)), returning=True
+            )
+            while True:
+                ids.append(cursor.fetchone()[0])
+                if not cursor.nextset():
+                    break
+        return ids
+
     def _run_sqlite(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(self._sqlite, list(self._encode_sqlite(rows)))
+        finally:
+            cursor.close()
+
+    def _run_postgres(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
+        with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
+            for values in self._encode_postgres(rows):
+                copy.write_row(values)
+
+    def _encode_sqlite(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+        """Rows as SQLAlchemy would bind them on SQLite: times as text, JSON as text."""
         time_at, json_at = self._time_at, self._json_at
         times: dict[datetime, str] = {}  # a batch shares a few instants ("now")
-
-        def encode(row: Sequence[Any]) -> list[Any]:
+        for row in rows:
             values = list(row)
             for i in time_at:
                 value = values[i]
@@ -86,22 +132,16 @@ class BulkInsert:
                     values[i] = text
             for i in json_at:
                 values[i] = json_text(values[i])
-            return values
+            yield values
 
-        cursor = driver.cursor()
-        try:
-            cursor.executemany(self._sqlite, [encode(row) for row in rows])
-        finally:
-            cursor.close()
-
-    def _run_postgres(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
+    def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+        """Rows for psycopg: aware datetimes as they are, JSON as text."""
         time_at, json_at = self._time_at, self._json_at
-        with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
-            for row in rows:
-                values = list(row)
-                for i in time_at:
-                    if values[i] is not None and values[i].tzinfo is None:
-                        raise ValueError("naive datetime given to a UTCDateTime column")
-                for i in json_at:
-                    values[i] = json_text(values[i])
-                copy.write_row(values)
+        for row in rows:
+            values = list(row)
+            for i in time_at:
+                if values[i] is not None and values[i].tzinfo is None:
+                    raise ValueError("naive datetime given to a UTCDateTime column")
+            for i in json_at:
+                values[i] = json_text(values[i])
+            yield values
