@@ -80,5 +80,5 @@ def test_returning_ids_come_back_in_row_order(db: Database) -> None:
         ids = BulkInsert(OUTBOX, COLUMNS).run_returning_ids(session, rows)
     assert len(set(ids)) == 7
     with db.read() as session:
-        by_id = dict(session.execute(select(OutboxEvent.id, OutboxEvent.topic)).tuples().all())
+        by_id = dict(session.execute(select(OutboxEvent.id, OutboxEvent.topic)).all())
     assert [by_id[i] for i in ids] == [f"r{n}" for n in range(7)]
