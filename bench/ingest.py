@@ -1,7 +1,7 @@
 """Ingest throughput and latency against a live server, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--seconds 10]
-        [--million] [--no-alertmanager]
+        [--workers N] [--million] [--no-alertmanager]
 
 Starts `watchkeeper serve` (and Debian's prometheus-alertmanager for the
 reference figure) on 127.0.0.1, then drives them with wrk from this machine:
@@ -9,6 +9,7 @@ reference figure) on 127.0.0.1, then drives them with wrk from this machine:
 - PagerDuty /v2/enqueue single events, 8 connections (throughput), then an
   run paced at about 500 events/s for latency percentiles;
 - with --million: 1,000,000 alerts through, printing the server's RSS as it goes.
+On PostgreSQL the server runs with `--workers N` (default 2, one per core).
 Every figure counts only 2xx answers; each 2xx means the alerts were committed.
 """
 
@@ -54,7 +55,7 @@ def rss_mib(pid: int) -> float:
 
 
 @contextmanager
-def watchkeeper(db_url: str, data_dir: Path) -> Iterator[tuple[str, str, int]]:
+def watchkeeper(db_url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, str, int]]:
     env = {
         **os.environ,
         "WATCHKEEPER_DATABASE_URL": db_url,
@@ -92,7 +93,7 @@ def watchkeeper(db_url: str, data_dir: Path) -> Iterator[tuple[str, str, int]]:
     )
     port = free_port()
     server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
+        [*cli, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "server.log").open("wb"),
@@ -169,8 +170,19 @@ def wrk(
     return result
 
 
-def bench_db(kind: str, db_url: str, args: argparse.Namespace, am_rps: float | None) -> None:
-    with tempfile.TemporaryDirectory() as tmp, watchkeeper(db_url, Path(tmp)) as (base, token, pid):
+def tree_rss_mib(pid: int) -> float:
+    """RSS of the server and its worker processes."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return rss_mib(pid) + sum(rss_mib(int(child)) for child in children)
+
+
+def bench_db(
+    kind: str, db_url: str, args: argparse.Namespace, am_rps: float | None, workers: int
+) -> None:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        watchkeeper(db_url, Path(tmp), workers) as (base, token, pid),
+    ):
         headers = {"Authorization": f"Bearer {token}"}
         prom = httpx.post(
             f"{base}/api/v1/integrations",
@@ -183,7 +195,7 @@ def bench_db(kind: str, db_url: str, args: argparse.Namespace, am_rps: float | N
             json={"name": "bench-pd", "kind": "pagerduty"},
         ).json()
         path = f"{base}/ingest/{prom['token']}/api/v2/alerts"
-        print(f"\n== {kind} ==")
+        print(f"\n== {kind}, {workers} server process{'es' if workers > 1 else ''} ==")
         wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
         result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
         alerts_s = result["rps"] * 100
@@ -221,14 +233,14 @@ def bench_db(kind: str, db_url: str, args: argparse.Namespace, am_rps: float | N
             f"target p99 <= 50 ms"
         )
         if args.million:
-            print(f"1,000,000 alerts through; server RSS at start {rss_mib(pid):.0f} MiB")
+            print(f"1,000,000 alerts through; server RSS at start {tree_rss_mib(pid):.0f} MiB")
             sent = 0
             run = 0
             while sent < 1_000_000:
                 run += 1
                 r = wrk(path, "prom_batch.lua", 5, {"RUN": f"m{run}"})
                 sent += int(r["rps"] * 5 * 100)
-                print(f"   {sent:>9,} alerts: RSS {rss_mib(pid):.0f} MiB")
+                print(f"   {sent:>9,} alerts: RSS {tree_rss_mib(pid):.0f} MiB")
 
 
 def main() -> None:
@@ -238,6 +250,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--million", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server processes on PostgreSQL (default 2)"
+    )
     parser.add_argument("--no-alertmanager", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -252,10 +267,10 @@ def main() -> None:
             ]
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            bench_db("SQLite", f"sqlite:///{tmp}/bench.db", args, am_rps)
+            bench_db("SQLite", f"sqlite:///{tmp}/bench.db", args, am_rps, 1)
     if args.db in ("postgres", "both"):
         with postgres_database("wk_bench") as url:
-            bench_db("PostgreSQL", url, args, am_rps)
+            bench_db("PostgreSQL", url, args, am_rps, args.workers)
     print(describe("after"))
 
 
