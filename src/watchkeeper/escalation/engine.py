@@ -35,8 +35,11 @@ from watchkeeper.notify.sending import Notifier
 log = logging.getLogger("watchkeeper.engine")
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
-# Passes that find work start at most this often (see _loop).
+# Passes that find work start at most this often (see _loop)...
 MIN_PASS_INTERVAL = 0.015
+# ...and at least a pass's own length apart, up to this: the engine spends at
+# most half its time in passes while work streams in.
+MAX_PASS_INTERVAL = 0.05
 # Shortest idle sleep before a timer that is already due (held by another process).
 MIN_SLEEP_SECONDS = 0.05
 # Due escalation steps and rule walkers are looked for at most this often.
@@ -89,6 +92,7 @@ class Engine:
         self._next_due: datetime | None = None
         self._last_done = 0
         self._last_start = 0.0
+        self._last_length = 0.0
         self.passes = Counter(
             "watchkeeper_engine_passes", "Engine passes that found work", registry=ctx.registry
         )
@@ -168,12 +172,15 @@ class Engine:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
             # Under a stream of commits, passes that did work start at most every
-            # MIN_PASS_INTERVAL: each pass takes the write lock (SQLite) and a
-            # connection, and hundreds of one-group passes a second would starve
-            # ingest. Passes of ordinary length (a page's) never wait here, and
-            # a pass after an idle one runs at once.
+            # MIN_PASS_INTERVAL, or twice their own length (up to MAX_PASS_INTERVAL)
+            # when they are long: each pass takes the write lock (SQLite) and the
+            # GIL, and back-to-back passes of a few new groups each would starve
+            # ingest, while fewer, fuller passes cost less per group. A pass of
+            # ordinary length (a page's) rarely waits here, and a pass after an
+            # idle one runs at once.
             if self._last_done:
-                gap = self._last_start + MIN_PASS_INTERVAL - time.monotonic()
+                interval = min(MAX_PASS_INTERVAL, max(MIN_PASS_INTERVAL, 2 * self._last_length))
+                gap = self._last_start + interval - time.monotonic()
                 if gap > 0:
                     time.sleep(gap)
             self._last_start = time.monotonic()
@@ -185,6 +192,7 @@ class Engine:
             except Exception:
                 log.exception("engine pass failed")
                 busy = False
+            self._last_length = time.monotonic() - self._last_start
             if not busy:
                 self._idle(poll)
 
