@@ -159,6 +159,8 @@ class _Round:
         # integration id -> group id -> [added, firing change, fired]
         self.deltas: dict[int, dict[int, list[int]]] = defaultdict(dict)
         self.integrations = {item.integration_id: item.integration for item in items}
+        # Groups this round opened, with their alerts counted at insert.
+        self.created: set[int] = set()
 
     def run(self) -> None:
         open_alerts = self._open_alerts()
@@ -314,7 +316,10 @@ class _Round:
         for item in items:
             gid = group_ids[(item.integration_id, item.alert.group_key)]
             self.results[item.job].new_alerts += 1
-            self._delta(item, gid, added=1, firing=1, fired=True)
+            if gid in self.created:  # inserted with these alerts counted already
+                self.results[item.job].touched_group_ids.add(gid)
+            else:
+                self._delta(item, gid, added=1, firing=1, fired=True)
             added[gid] += 1
         self.outbox.extend(
             ("group.alert_added", gid, {"new_alerts": n}) for gid, n in sorted(added.items())
@@ -360,8 +365,8 @@ class _Round:
                     store.common_labels(alerts),
                     alerts[0].source_url,
                     store.link_dicts(alerts[0]),
-                    0,
-                    0,
+                    len(alerts),  # alerts_count and firing_count: no update needed later
+                    len(alerts),
                     integration.maintenance,
                     self.now,
                     self.now,
@@ -369,6 +374,7 @@ class _Round:
                 )
             )
         created = NEW_GROUPS.run_returning_ids(self.session, new_rows)
+        self.created.update(created)
         for wanted, gid in zip(to_create, created, strict=True):
             found[wanted] = gid
             integration = by_key[wanted][0].integration
