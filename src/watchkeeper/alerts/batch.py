@@ -221,11 +221,17 @@ class _Round:
     def _delta(
         self, item: _Item, group_id: int, *, added: int = 0, firing: int = 0, fired: bool = False
     ) -> None:
-        entry = self.deltas[item.integration_id].setdefault(group_id, [0, 0, 0])
+        self._move(item.integration_id, group_id, added=added, firing=firing, fired=fired)
+        self.results[item.job].touched_group_ids.add(group_id)
+
+    def _move(
+        self, integration_id: int, group_id: int, *, added: int, firing: int, fired: bool
+    ) -> None:
+        """Add to a group's pending counter changes (applied once per round)."""
+        entry = self.deltas[integration_id].setdefault(group_id, [0, 0, 0])
         entry[0] += added
         entry[1] += firing
         entry[2] |= int(fired)
-        self.results[item.job].touched_group_ids.add(group_id)
 
     def _open_alerts(self) -> dict[tuple[int, str], tuple[int, int]]:
         """(integration, fingerprint) → (alert id, group id) of alerts firing now."""
@@ -313,14 +319,17 @@ class _Round:
             ),
         )
         added: dict[int, int] = defaultdict(int)
+        results = self.results
         for item in items:
             gid = group_ids[(item.integration_id, item.alert.group_key)]
-            self.results[item.job].new_alerts += 1
-            if gid in self.created:  # inserted with these alerts counted already
-                self.results[item.job].touched_group_ids.add(gid)
-            else:
-                self._delta(item, gid, added=1, firing=1, fired=True)
+            result = results[item.job]
+            result.new_alerts += 1
+            result.touched_group_ids.add(gid)
             added[gid] += 1
+        integration_of = {gid: key[0] for key, gid in group_ids.items()}
+        for gid, count in added.items():
+            if gid not in self.created:  # a new group was inserted with its alerts counted
+                self._move(integration_of[gid], gid, added=count, firing=count, fired=True)
         self.outbox.extend(
             ("group.alert_added", gid, {"new_alerts": n}) for gid, n in sorted(added.items())
         )
