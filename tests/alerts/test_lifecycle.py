@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.alerts.conftest import am_alert, am_webhook, groups, ingest_path
 from tests.conftest import Account
 from watchkeeper.alerts import housekeeping
+from watchkeeper.alerts.models import Alert
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
@@ -103,6 +105,31 @@ def test_merge_moves_alerts(
     assert source["merged_into_id"] == older["id"]
     assert source["status"] == "resolved"
     assert _act(client, admin, older["id"], "merge", into_id=older["id"]).status_code == 422
+
+
+def test_deleting_an_integration_deletes_its_alerts_even_merged_elsewhere(
+    client: TestClient,
+    admin: Account,
+    db: Database,
+    make_integration: Callable[..., dict[str, Any]],
+) -> None:
+    kept = make_integration("alertmanager", name="kept")
+    gone = make_integration("alertmanager", name="gone")
+    _fire(client, kept, "k1", "A")
+    _fire(client, gone, "k2", "B")
+    _fire(client, gone, "k3", "C")
+    by_title = {g["title"]: g for g in groups(client, admin)}
+    merged = _act(
+        client, admin, by_title["B is broken"]["id"], "merge", into_id=by_title["A is broken"]["id"]
+    )
+    assert merged.status_code == 200
+    assert merged.json()["alerts_count"] == 2
+    response = client.delete(f"/api/v1/integrations/{gone['id']}", headers=admin.headers)
+    assert response.status_code == 204
+    with db.read() as session:
+        left = session.execute(select(Alert.integration_id, Alert.title)).all()
+    assert [tuple(row) for row in left] == [(kept["id"], "A is broken")]
+    assert [g["title"] for g in groups(client, admin)] == ["A is broken"]
 
 
 def test_auto_resolve_after_quiet(

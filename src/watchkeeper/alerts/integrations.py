@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.adapters import parse_payload
-from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.models import Alert, Integration
 from watchkeeper.alerts.normalized import IntegrationTemplates, NormalizedAlert
 from watchkeeper.alerts.schemas import IntegrationCreate, IntegrationUpdate
 from watchkeeper.alerts.templating import template_error
@@ -152,6 +152,9 @@ def delete_integration(
     session: Session, *, actor: Principal, integration_id: int, now: datetime
 ) -> None:
     integration = get_integration(session, integration_id=integration_id)
+    # Its groups go with it (and their alerts); alerts merged into another
+    # integration's group are this integration's too.
+    session.execute(delete(Alert).where(Alert.integration_id == integration_id))
     session.delete(integration)
     audit.record(
         session,
