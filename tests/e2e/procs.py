@@ -36,6 +36,11 @@ def process(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.P
                 proc.kill()
 
 
+def healthy(base: str) -> bool:
+    """True when a Watchkeeper server at ``base`` answers /healthz with 200."""
+    return _ok(f"{base}/healthz")
+
+
 def _ok(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200
@@ -51,4 +56,4 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-__all__ = ["free_port", "process", "require_binary", "wait_until"]
+__all__ = ["free_port", "healthy", "process", "require_binary", "wait_until"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from tests.e2e.procs import wait_until
+from tests.e2e.procs import healthy, wait_until
 from tests.live import free_port
 from watchkeeper.alerts.models import Alert
 from watchkeeper.db.engine import Database
@@ -35,13 +35,6 @@ def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]
     )
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def test_sigkill_loses_no_acknowledged_alert(db_url: str, tmp_path: Path) -> None:
     env = {"WATCHKEEPER_DATABASE_URL": db_url, "WATCHKEEPER_DATA_DIR": str(tmp_path)}
     from datetime import UTC, datetime
@@ -60,7 +53,7 @@ def test_sigkill_loses_no_acknowledged_alert(db_url: str, tmp_path: Path) -> Non
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start(env, port, tmp_path / "server.log")
-    wait_until(lambda: _healthy(base), timeout=15, what="server start")
+    wait_until(lambda: healthy(base), timeout=15, what="server start")
     headers = {"Authorization": f"Bearer {token}"}
     integration = httpx.post(
         f"{base}/api/v1/integrations", json={"name": "p", "kind": "prometheus"}, headers=headers
@@ -98,7 +91,7 @@ def test_sigkill_loses_no_acknowledged_alert(db_url: str, tmp_path: Path) -> Non
 
     restarted = _start(env, port, tmp_path / "server.log")
     try:
-        wait_until(lambda: _healthy(base), timeout=15, what="restart")
+        wait_until(lambda: healthy(base), timeout=15, what="restart")
         with db.read() as session:
             stored = set(session.scalars(select(Alert.labels["id"].as_string())).all())
     finally:

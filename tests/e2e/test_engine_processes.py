@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.procs import wait_until
+from tests.e2e.procs import healthy, wait_until
 from tests.live import free_port
 from watchkeeper.db.engine import Database
 from watchkeeper.notify.models import Delivery
@@ -65,13 +65,6 @@ def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]
     )
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _reads_outbox(base: str) -> bool:
     metrics = httpx.get(f"{base}/metrics", timeout=5).text
     return "watchkeeper_engine_reads_outbox 1.0" in metrics
@@ -108,7 +101,7 @@ def test_three_processes_page_exactly_once_and_survive_sigkill(db_url: str, tmp_
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for base in bases:
-            wait_until(lambda b=base: _healthy(b), timeout=20, what="server start")
+            wait_until(lambda b=base: healthy(b), timeout=20, what="server start")
         h = {"Authorization": f"Bearer {token}"}
         api = httpx.Client(base_url=bases[0], headers=h, timeout=30)
         me = api.get("/api/v1/me").json()

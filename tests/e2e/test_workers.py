@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from tests.e2e.procs import wait_until
+from tests.e2e.procs import healthy, wait_until
 from tests.live import free_port
 from watchkeeper.alerts.models import Alert
 from watchkeeper.db.engine import Database
@@ -36,13 +36,6 @@ def _serve(env: dict[str, str], port: int, workers: int, log: Path) -> subproces
 def _children(pid: int) -> list[int]:
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(child) for child in text.split()]
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _admin_token(db: Database) -> str:
@@ -74,7 +67,7 @@ def test_workers_share_the_port_and_store_every_alert(db_url: str, tmp_path: Pat
     server = _serve(env, port, 2, tmp_path / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _healthy(base), timeout=30, what="server start")
+        wait_until(lambda: healthy(base), timeout=30, what="server start")
         wait_until(lambda: len(_children(server.pid)) >= 2, timeout=30, what="two workers")
         integration = httpx.post(
             f"{base}/api/v1/integrations",
