@@ -34,53 +34,6 @@ from watchkeeper.alerts.store import (
 )
 from watchkeeper.db.bulk import BulkInsert
 
-
-@dataclass
-class Payload:
-    """One accepted request: its integration, alerts and raw body."""
-
-    integration: Integration
-    alerts: Sequence[NormalizedAlert]
-    raw: str
-
-
-@dataclass(slots=True)
-class _Item:
-    job: int
-    integration: Integration
-    integration_id: int  # read once: ORM attribute access costs more than the insert
-    alert: NormalizedAlert
-
-
-def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) -> list[IngestResult]:
-    """Store payloads in order; one result per payload."""
-    ids = NEW_PAYLOADS.run_returning_ids(
-        session, [(p.integration.id, now, p.raw) for p in payloads]
-    )
-    results = [IngestResult(payload_id=pid) for pid in ids]
-    rounds: list[list[_Item]] = []
-    last_round: dict[tuple[int, str], int] = {}
-    for index, payload in enumerate(payloads):
-        integration_id = payload.integration.id
-        latest: dict[str, NormalizedAlert] = {}
-        for alert in payload.alerts:
-            latest.pop(alert.fingerprint, None)  # later entries win
-            latest[alert.fingerprint] = alert
-        results[index].fingerprints = list(latest)
-        keys = [(integration_id, fp) for fp in latest]
-        number = max((last_round[k] + 1 for k in keys if k in last_round), default=0)
-        for key in keys:
-            last_round[key] = number
-        while len(rounds) <= number:
-            rounds.append([])
-        rounds[number].extend(
-            _Item(index, payload.integration, integration_id, a) for a in latest.values()
-        )
-    for items in rounds:
-        _Round(session, items, results, ids, now).run()
-    return results
-
-
 # One index probe per fingerprint whatever the table statistics say. With
 # "open_fingerprint IN (…hundreds…)" on a young table (not yet analyzed) the
 # planner scans every alert of the integration instead: 5x slower at 40,000.
@@ -138,6 +91,52 @@ NEW_ALERTS = BulkInsert(
         "payload_id",
     ),
 )
+
+
+@dataclass
+class Payload:
+    """One accepted request: its integration, alerts and raw body."""
+
+    integration: Integration
+    alerts: Sequence[NormalizedAlert]
+    raw: str
+
+
+@dataclass(slots=True)
+class _Item:
+    job: int
+    integration: Integration
+    integration_id: int  # read once: ORM attribute access costs more than the insert
+    alert: NormalizedAlert
+
+
+def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) -> list[IngestResult]:
+    """Store payloads in order; one result per payload."""
+    ids = NEW_PAYLOADS.run_returning_ids(
+        session, [(p.integration.id, now, p.raw) for p in payloads]
+    )
+    results = [IngestResult(payload_id=pid) for pid in ids]
+    rounds: list[list[_Item]] = []
+    last_round: dict[tuple[int, str], int] = {}
+    for index, payload in enumerate(payloads):
+        integration_id = payload.integration.id
+        latest: dict[str, NormalizedAlert] = {}
+        for alert in payload.alerts:
+            latest.pop(alert.fingerprint, None)  # later entries win
+            latest[alert.fingerprint] = alert
+        results[index].fingerprints = list(latest)
+        keys = [(integration_id, fp) for fp in latest]
+        number = max((last_round[k] + 1 for k in keys if k in last_round), default=0)
+        for key in keys:
+            last_round[key] = number
+        while len(rounds) <= number:
+            rounds.append([])
+        rounds[number].extend(
+            _Item(index, payload.integration, integration_id, a) for a in latest.values()
+        )
+    for items in rounds:
+        _Round(session, items, results, ids, now).run()
+    return results
 
 
 class _Round:
