@@ -5,7 +5,13 @@ passes a per-row, per-column bind processor (UTC conversion, JSON encoding)
 and, on PostgreSQL, each row becomes its own INSERT statement that the server
 parses and plans. Here the rows are encoded once, in plain Python, and sent
 the cheapest way each database has: ``executemany`` on one prepared statement
-for SQLite, one ``COPY … FROM STDIN`` for PostgreSQL.
+for SQLite, one ``COPY … FROM STDIN`` for PostgreSQL. Rows whose new ids are
+needed go one INSERT … RETURNING each (pipelined, one round trip, on
+PostgreSQL).
+
+These writes bypass the session: they do not autoflush its pending objects
+and SQLAlchemy's statement events do not see them. Use them for plain rows
+that nothing in the session holds.
 
 The stored values are exactly what SQLAlchemy would store (the same datetime
 text on SQLite, the same JSON), so the ORM reads them back unchanged; a test
