@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from tests.e2e.procs import wait_until
 from watchkeeper.alerts.store import OUTBOX
 from watchkeeper.db import migrate
 from watchkeeper.db.checkpoint import WalCheckpointer
@@ -29,15 +30,6 @@ def write_rows(db: Database, count: int) -> None:
         )
 
 
-def wait_for(condition, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_checkpointer_moves_commits_into_the_database_file(tmp_path: Path) -> None:
     path = tmp_path / "wk.db"
     url = f"sqlite:///{path}"
@@ -51,9 +43,9 @@ def test_checkpointer_moves_commits_into_the_database_file(tmp_path: Path) -> No
         checkpointer = WalCheckpointer(url)
         checkpointer.start()
         try:
-            assert wait_for(lambda: rows_in_main_file(path) == 500)
+            wait_until(lambda: rows_in_main_file(path) == 500, timeout=5, what="checkpoint")
             write_rows(db, 100)
-            assert wait_for(lambda: rows_in_main_file(path) == 600)
+            wait_until(lambda: rows_in_main_file(path) == 600, timeout=5, what="checkpoint")
         finally:
             checkpointer.stop()
     finally:

@@ -35,10 +35,24 @@ def wakes(db: Database) -> Iterator[Wakes]:
     db.wake_listeners.remove(counter)
 
 
-def _listen(url: str) -> psycopg.Connection[tuple[object, ...]]:
-    conn = psycopg.connect(libpq_url(make_url(url)), autocommit=True)
+@pytest.fixture
+def listener(db: Database, db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]] | None]:
+    """A connection LISTENing on the wake channel (None on SQLite, which has no NOTIFY)."""
+    if not db.is_postgres:
+        yield None
+        return
+    conn = psycopg.connect(libpq_url(make_url(db_url)), autocommit=True)
     conn.execute(f"LISTEN {WAKE_CHANNEL}")
-    return conn
+    yield conn
+    conn.close()
+
+
+def _postgres_only(
+    listener: psycopg.Connection[tuple[object, ...]] | None,
+) -> psycopg.Connection[tuple[object, ...]]:
+    if listener is None:
+        pytest.skip("NOTIFY is PostgreSQL's")
+    return listener
 
 
 def _drain(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
@@ -46,9 +60,8 @@ def _drain(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
 
 
 def test_a_new_group_wakes_after_commit_and_a_repeat_does_not(
-    db: Database, wakes: Wakes, db_url: str
+    db: Database, wakes: Wakes, listener: psycopg.Connection[tuple[object, ...]] | None
 ) -> None:
-    listener = _listen(db_url) if db.is_postgres else None
     with db.write() as session:
         store.outbox(session, T0, [("group.alert_added", 1, {})])
     assert wakes.count == 0
@@ -63,12 +76,11 @@ def test_a_new_group_wakes_after_commit_and_a_repeat_does_not(
     if listener is not None:
         # One NOTIFY per transaction, naming this process.
         assert _drain(listener) == [process_tag()]
-        listener.close()
 
 
-def test_a_rolled_back_transaction_wakes_nobody(db: Database, wakes: Wakes, db_url: str) -> None:
-    listener = _listen(db_url) if db.is_postgres else None
-
+def test_a_rolled_back_transaction_wakes_nobody(
+    db: Database, wakes: Wakes, listener: psycopg.Connection[tuple[object, ...]] | None
+) -> None:
     def fail_after_writing() -> None:
         with db.write() as session:
             store.outbox(session, T0, [("group.created", 1, {})])
@@ -79,15 +91,12 @@ def test_a_rolled_back_transaction_wakes_nobody(db: Database, wakes: Wakes, db_u
     assert wakes.count == 0
     if listener is not None:
         assert _drain(listener) == []
-        listener.close()
 
 
 def test_a_rolled_back_savepoint_does_not_swallow_the_next_notify(
-    db: Database, wakes: Wakes, db_url: str
+    db: Database, wakes: Wakes, listener: psycopg.Connection[tuple[object, ...]] | None
 ) -> None:
-    if not db.is_postgres:
-        pytest.skip("NOTIFY is PostgreSQL's")
-    listener = _listen(db_url)
+    notes = _postgres_only(listener)
 
     def fail_in_savepoint(session: Session) -> None:
         with session.begin_nested():
@@ -98,8 +107,7 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_next_notify(
         with pytest.raises(RuntimeError):
             fail_in_savepoint(session)
         store.outbox(session, T0, [("group.resolved", 1, {})])
-    assert _drain(listener) == [process_tag()]
-    listener.close()
+    assert _drain(notes) == [process_tag()]
 
 
 def test_one_process_leads_and_another_takes_over_when_it_stops(db: Database, db_url: str) -> None:
@@ -153,14 +161,11 @@ def test_a_released_savepoint_does_not_wake_before_the_commit(db: Database, wake
 
 
 def test_the_leaders_own_commits_wake_it_without_a_notify(
-    db: Database, wakes: Wakes, db_url: str
+    db: Database, wakes: Wakes, listener: psycopg.Connection[tuple[object, ...]] | None
 ) -> None:
-    if not db.is_postgres:
-        pytest.skip("NOTIFY is PostgreSQL's")
-    listener = _listen(db_url)
+    notes = _postgres_only(listener)
     db.reads_outbox_here = True
     with db.write() as session:
         store.outbox(session, T0, [("group.created", 1, {})])
     assert wakes.count == 1
-    assert _drain(listener) == []
-    listener.close()
+    assert _drain(notes) == []

@@ -56,16 +56,9 @@ class Taken:
 class PassCache:
     """Routes and webhooks read once per engine pass, not once per event."""
 
-    def __init__(
-        self,
-        session: Session,
-        now: datetime,
-        *,
-        base_url: str,
-        ack_url_for: Callable[[int, int], str | None],
-    ) -> None:
-        self.session = session
-        self.batch = runner.StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
+    def __init__(self, batch: runner.StepBatch) -> None:
+        self.session = batch.session
+        self.batch = batch
         self._routes: dict[int, Sequence[Route]] = {}
         self._chains: dict[int, EscalationChain | None] = {}
         self._hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None
@@ -183,14 +176,17 @@ def consume(
     # fails, the caller rolls the pass back and runs the next one ``careful``:
     # event by event, each in a savepoint, so one bad event is logged and
     # skipped instead of blocking the others.
+    def new_cache() -> PassCache:
+        return PassCache(runner.StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for))
+
     if not careful:
-        cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
+        cache = new_cache()
         for event in taken:
             handle(event, cache)
         cache.batch.flush()
     else:
         for event in taken:
-            cache = PassCache(session, now, base_url=base_url, ack_url_for=ack_url_for)
+            cache = new_cache()
             try:
                 with session.begin_nested():
                     handle(event, cache)
