@@ -6,12 +6,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
@@ -28,6 +30,9 @@ WAKE_CHANNEL = "watchkeeper_engine"
 _WAKE_FLAG = "watchkeeper_wake"
 _NOTIFIED_FLAG = "watchkeeper_notified"
 _DATABASE = "watchkeeper_database"
+# A pooled PostgreSQL connection idle for longer than this is pinged before use.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "watchkeeper_checked_in_at"
 
 
 def process_tag() -> str:
@@ -149,12 +154,11 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
         pool_timeout=10,
         json_serializer=json_text,
         # psycopg prepares a statement after 5 runs and PostgreSQL may then keep
@@ -162,6 +166,34 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         # which turns indexed lookups into full scans as tables grow.
         connect_args={"prepare_threshold": None},
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before use, but only after it sat idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip
+    for every transaction, which was a tenth of a PagerDuty event's commit.
+    A connection handed back a moment ago is as alive as a ping would show; one
+    that sat idle may have been cut (a PostgreSQL restart, a proxy's timeout),
+    and raising DisconnectionError makes the pool replace it and try again.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return  # brand new, or back from use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 class Database:
