@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -40,6 +41,26 @@ incident. Authenticate API calls with `Authorization: Bearer <token>`; create a
 token with `watchkeeper token create --email you@example.com`. Errors always
 have the shape `{"error": {"code": "...", "message": "..."}}`.
 """
+
+
+# Python's cyclic collector runs after every 700 new container objects by
+# default. An ingest request makes thousands (a dict or two per alert), so it
+# ran many times per request and, every so often, walked every long-lived
+# object of the process: measured on the 100-alert prometheus load, 15-18% of
+# the server's CPU and the slowest requests (p99 200+ ms instead of 90 ms).
+SERVING_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc_for_serving() -> None:
+    """Collect less often, and never again scan what exists at startup.
+
+    Called once a serving process has built its app: ``gc.freeze`` moves the
+    modules, tables and routes loaded so far out of the collector's sight.
+    Garbage cycles are still collected, only in bigger batches.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
 class Lifecycle(Protocol):
@@ -86,7 +107,9 @@ def serving_app() -> FastAPI:
     """The app of one `watchkeeper serve --workers N` process, configured from the environment."""
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc_for_serving()
+    return app
 
 
 def create_app(

@@ -90,7 +90,7 @@ def serve(
     import uvicorn
 
     from watchkeeper.api.observability import configure_logging
-    from watchkeeper.app import create_app
+    from watchkeeper.app import create_app, tune_gc_for_serving
 
     if (tls_cert is None) != (tls_key is None):
         _fail("--tls-cert and --tls-key go together")
@@ -117,7 +117,9 @@ def serve(
         db.dispose()
         uvicorn.run("watchkeeper.app:serving_app", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(create_app(settings, db=db), **options)
+        app = create_app(settings, db=db)
+        tune_gc_for_serving()
+        uvicorn.run(app, **options)
 
 
 def _bootstrap_admin(db: Database) -> None:
