@@ -1,4 +1,4 @@
-"""BulkInsert stores exactly what SQLAlchemy stores, on SQLite and PostgreSQL."""
+"""BulkInsert and Pipeline store exactly what SQLAlchemy stores, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, text
 
 from watchkeeper.alerts.models import OutboxEvent
 from watchkeeper.alerts.store import OUTBOX
-from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.bulk import PIPELINE_MAX_ROWS, BulkInsert, Pipeline
 from watchkeeper.db.engine import Database
 
 ROWS = [
@@ -82,3 +82,40 @@ def test_returning_ids_come_back_in_row_order(db: Database) -> None:
     with db.read() as session:
         by_id = dict(session.execute(select(OutboxEvent.id, OutboxEvent.topic)).all())
     assert [by_id[i] for i in ids] == [f"r{n}" for n in range(7)]
+
+
+def test_pipeline_stores_small_and_big_inserts_as_sqlalchemy_does(db: Database) -> None:
+    bulk = BulkInsert(OUTBOX, COLUMNS)
+    many = [
+        (datetime(2026, 1, 1, tzinfo=UTC), f"big{n}", n, {"n": n})
+        for n in range(PIPELINE_MAX_ROWS + 5)  # goes by COPY on PostgreSQL
+    ]
+    pipeline = Pipeline()
+    with db.write() as session:
+        session.execute(
+            insert(OUTBOX),
+            [
+                {"at": at, "topic": "s" + topic, "group_id": gid, "payload": payload}
+                for at, topic, gid, payload in ROWS
+            ],
+        )
+        pipeline.insert(bulk, [(at, "p" + topic, gid, payload) for at, topic, gid, payload in ROWS])
+        pipeline.insert(bulk, many)
+        pipeline.insert(bulk, [])
+        if db.is_postgres:
+            pipeline.execute_postgres("SELECT pg_notify(%s, %s)", ("wk_test", "x"))
+        # Nothing is sent before run, not even to this transaction.
+        pending = select(OutboxEvent.id).where(OutboxEvent.topic.like("p%"))
+        assert session.execute(pending).all() == []
+        pipeline.run(session)
+        pipeline.run(session)  # a second run has nothing left to send
+    assert stored(db, "p") == stored(db, "s")
+    assert len(stored(db, "big")) == len(many)
+
+
+def test_a_failing_pipelined_insert_fails_the_transaction(db: Database) -> None:
+    pipeline = Pipeline()
+    pipeline.insert(BulkInsert(OUTBOX, COLUMNS), [(datetime(2026, 1, 1, tzinfo=UTC), None, 1, {})])
+    with pytest.raises(Exception, match=r"(?i)null"), db.write() as session:
+        pipeline.run(session)
+    assert stored(db, "") == []

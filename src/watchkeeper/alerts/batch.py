@@ -32,7 +32,7 @@ from watchkeeper.alerts.store import (
     Actor,
     IngestResult,
 )
-from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.bulk import BulkInsert, Pipeline
 
 # One index probe per fingerprint whatever the table statistics say. With
 # "open_fingerprint IN (…hundreds…)" on a young table (not yet analyzed) the
@@ -160,6 +160,9 @@ class _Round:
         self.integrations = {item.integration_id: item.integration for item in items}
         # Groups this round opened, with their alerts counted at insert.
         self.created: set[int] = set()
+        # New alerts, timeline entries and outbox events: sent together (one
+        # round trip on PostgreSQL) before anything below reads them.
+        self.writes = Pipeline()
 
     def run(self) -> None:
         open_alerts = self._open_alerts()
@@ -187,8 +190,9 @@ class _Round:
             self._insert(fresh)
         if resolving:
             self._resolve(resolving, open_alerts)
-        store.add_events(self.session, self.events, self.now)
-        store.outbox(self.session, self.now, self.outbox)
+        store.add_events(self.session, self.events, self.now, self.writes)
+        store.outbox(self.session, self.now, self.outbox, self.writes)
+        self.writes.run(self.session)
         for integration_id, deltas in self.deltas.items():
             actor = Actor("integration", self.integrations[integration_id].name)
             resolved = store.apply_deltas(self.session, deltas=deltas, actor=actor, now=self.now)
@@ -290,8 +294,8 @@ class _Round:
             by_key[(item.integration_id, item.alert.group_key)].append(item)
         group_ids = self._open_groups(by_key)
         now = self.now
-        NEW_ALERTS.run(
-            self.session,
+        self.writes.insert(
+            NEW_ALERTS,
             (
                 (
                     group_ids[(i.integration_id, a.group_key)],

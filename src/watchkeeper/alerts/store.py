@@ -25,7 +25,7 @@ from watchkeeper.alerts.models import (
     RawPayload,
 )
 from watchkeeper.alerts.normalized import NormalizedAlert
-from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.bulk import BulkInsert, Pipeline
 from watchkeeper.db.engine import request_wake
 
 ALERTS = cast(Table, Alert.__table__)
@@ -214,28 +214,37 @@ def add_events(
     session: Session,
     events: Sequence[tuple[int, str, Actor, dict[str, Any]]],
     now: datetime,
+    pipeline: Pipeline | None = None,
 ) -> None:
-    """Append timeline entries: (group id, kind, actor, details)."""
-    if events:
-        _NEW_EVENTS.run(
-            session,
-            [
-                (gid, now, kind, actor.type, actor.name, details)
-                for gid, kind, actor, details in events
-            ],
-        )
+    """Append timeline entries: (group id, kind, actor, details); queued on ``pipeline``."""
+    if not events:
+        return
+    rows = [
+        (gid, now, kind, actor.type, actor.name, details) for gid, kind, actor, details in events
+    ]
+    if pipeline is not None:
+        pipeline.insert(_NEW_EVENTS, rows)
+    else:
+        _NEW_EVENTS.run(session, rows)
 
 
 def _outbox(
-    session: Session, now: datetime, events: Sequence[tuple[str, int | None, dict[str, Any]]]
+    session: Session,
+    now: datetime,
+    events: Sequence[tuple[str, int | None, dict[str, Any]]],
+    pipeline: Pipeline | None = None,
 ) -> None:
     if not events:
         return
-    _NEW_OUTBOX.run(session, [(now, topic, gid, payload) for topic, gid, payload in events])
+    rows = [(now, topic, gid, payload) for topic, gid, payload in events]
+    if pipeline is not None:
+        pipeline.insert(_NEW_OUTBOX, rows)
+    else:
+        _NEW_OUTBOX.run(session, rows)
     # A repeat of a known alert changes nothing the engine does; anything else
     # (a new group, an acknowledgement, an incident notice…) wakes it.
     if any(topic != QUIET_TOPIC for topic, _gid, _payload in events):
-        request_wake(session)
+        request_wake(session, pipeline)
 
 
 outbox = _outbox

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.db.bulk import Pipeline
 from watchkeeper.db.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
 from watchkeeper.db.types import json_text
 from watchkeeper.settings import normalize_database_url
@@ -40,13 +41,14 @@ def process_tag() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-def request_wake(session: Session) -> None:
+def request_wake(session: Session, pipeline: Pipeline | None = None) -> None:
     """Wake the engines once this session's transaction commits.
 
     In this process the wake is a callback after the commit; on PostgreSQL a
     NOTIFY (delivered by the server only if the transaction commits) also
     reaches the other processes. Called by everything that writes outbox
-    events the engine acts on.
+    events the engine acts on. With ``pipeline``, the NOTIFY travels with the
+    pipeline's inserts instead of taking a round trip of its own.
     """
     session.info[_WAKE_FLAG] = True
     database: Database | None = session.info.get(_DATABASE)
@@ -54,6 +56,9 @@ def request_wake(session: Session) -> None:
         return
     if not database.reads_outbox_here:  # else this process's engine is the reader
         session.info[_NOTIFIED_FLAG] = True
+        if pipeline is not None:
+            pipeline.execute_postgres("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, process_tag()))
+            return
         session.execute(
             text("SELECT pg_notify(:channel, :tag)"),
             {"channel": WAKE_CHANNEL, "tag": process_tag()},
