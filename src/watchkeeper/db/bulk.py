@@ -59,7 +59,7 @@ def sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _driver(session: Session) -> tuple[str, Any]:
+def driver_of(session: Session) -> tuple[str, Any]:
     """The dialect name and the driver's own connection, inside the session's transaction."""
     connection = session.connection()
     return connection.dialect.name, connection.connection.driver_connection
@@ -90,7 +90,7 @@ class BulkInsert:
         JSON columns take Python values (None is JSON null, as SQLAlchemy
         stores it), time columns aware datetimes; the rest goes to the driver as is.
         """
-        dialect, driver = _driver(session)
+        dialect, driver = driver_of(session)
         if dialect == "sqlite":
             self._run_sqlite(driver, rows)
         else:
@@ -100,7 +100,7 @@ class BulkInsert:
         """Insert rows like `run` and return their new ids, in row order."""
         if not rows:
             return []
-        dialect, driver = _driver(session)
+        dialect, driver = driver_of(session)
         ids: list[int] = []
         if dialect == "sqlite":
             cursor = driver.cursor()
@@ -111,14 +111,23 @@ class BulkInsert:
                 cursor.close()
             return ids
         with driver.cursor() as cursor:  # pipelined: one round trip
-            cursor.executemany(
-                self._returning_postgres, list(self._encode_postgres(rows)), returning=True
-            )
-            while True:
-                ids.append(cursor.fetchone()[0])
-                if not cursor.nextset():
-                    break
-        return ids
+            self.send_returning(cursor, rows)
+            return self.returned_ids(cursor)
+
+    def send_returning(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """PostgreSQL: send the INSERTs … RETURNING id on a psycopg cursor (pipelined)."""
+        cursor.executemany(
+            self._returning_postgres, list(self._encode_postgres(rows)), returning=True
+        )
+
+    @staticmethod
+    def returned_ids(cursor: Any) -> list[int]:
+        """The ids `send_returning` got back, in row order."""
+        ids: list[int] = []
+        while True:
+            ids.append(cursor.fetchone()[0])
+            if not cursor.nextset():
+                return ids
 
     def _run_sqlite(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
         cursor = driver.cursor()
@@ -191,7 +200,7 @@ class Pipeline:
         self._inserts, self._statements = [], []
         if not inserts and not statements:
             return
-        dialect, driver = _driver(session)
+        dialect, driver = driver_of(session)
         if dialect == "sqlite":
             if statements:
                 raise RuntimeError("PostgreSQL statements queued on SQLite")
