@@ -119,3 +119,20 @@ def test_a_failing_pipelined_insert_fails_the_transaction(db: Database) -> None:
     with pytest.raises(Exception, match=r"(?i)null"), db.write() as session:
         pipeline.run(session)
     assert stored(db, "") == []
+
+
+def test_pipeline_keeps_the_order_of_small_and_big_inserts(db: Database) -> None:
+    # Later rows may depend on earlier ones (a new group before its alerts).
+    bulk = BulkInsert(OUTBOX, COLUMNS)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    pipeline = Pipeline()
+    pipeline.insert(bulk, [(at, "o-first", 1, {})] * 3)
+    pipeline.insert(bulk, [(at, "o-big", 2, {})] * (PIPELINE_MAX_ROWS + 1))
+    pipeline.insert(bulk, [(at, "o-last", 3, {})] * 3)
+    with db.write() as session:
+        pipeline.run(session)
+    with db.read() as session:
+        topics = session.scalars(
+            select(OutboxEvent.topic).where(OutboxEvent.topic.like("o-%")).order_by(OutboxEvent.id)
+        ).all()
+    assert topics == ["o-first"] * 3 + ["o-big"] * (PIPELINE_MAX_ROWS + 1) + ["o-last"] * 3

@@ -45,8 +45,15 @@ _OPEN_ALERTS_PG = (
     "CROSS JOIN LATERAL (SELECT id, group_id FROM alerts "
     "WHERE integration_id = %s AND open_fingerprint = f.fp LIMIT 1) AS a"
 )
+# Open groups by key; a key with none gets an id from the groups' sequence at
+# once, so that a new group can be inserted with its alerts in one pipeline
+# instead of waiting for INSERT … RETURNING. (An id drawn for a group that is
+# then reopened instead, or lost to a race with another process, is a gap.)
 _OPEN_GROUPS_PG = (
-    "SELECT open_key, id FROM alert_groups WHERE integration_id = %s AND open_key = ANY(%s::text[])"
+    "SELECT k.key, g.id, CASE WHEN g.id IS NULL "
+    "THEN nextval(pg_get_serial_sequence('alert_groups', 'id')) END "
+    "FROM unnest(%s::text[]) AS k(key) "
+    "LEFT JOIN alert_groups g ON g.integration_id = %s AND g.open_key = k.key"
 )
 
 NEW_PAYLOADS = BulkInsert(PAYLOADS, ("integration_id", "received_at", "body"))
@@ -72,6 +79,7 @@ NEW_GROUPS = BulkInsert(
         "last_alert_at",
     ),
 )
+NEW_GROUPS_WITH_IDS = BulkInsert(GROUPS, ("id", *NEW_GROUPS.columns))
 NEW_ALERTS = BulkInsert(
     ALERTS,
     (
@@ -112,6 +120,8 @@ class _Found:
 
     alerts: dict[tuple[int, str], tuple[int, int]]
     groups: dict[tuple[int, str], int]
+    # Ids drawn for the keys with no open group, should they need a new one.
+    new_group_ids: dict[tuple[int, str], int]
 
 
 @dataclass(slots=True)
@@ -183,15 +193,18 @@ def _lookup_postgres(
             for iid, cursor in alert_reads:
                 cursor.execute(_OPEN_ALERTS_PG, (fingerprints[iid], iid))
             for iid, cursor in group_reads:
-                cursor.execute(_OPEN_GROUPS_PG, (iid, sorted(group_keys[iid])))
+                cursor.execute(_OPEN_GROUPS_PG, (sorted(group_keys[iid]), iid))
         ids = BulkInsert.returned_ids(payloads) if payload_rows else []
-        found = _Found({}, {})
+        found = _Found({}, {}, {})
         for iid, cursor in alert_reads:
             for fingerprint, alert_id, group_id in cursor.fetchall():
                 found.alerts[(iid, fingerprint)] = (alert_id, group_id)
         for iid, cursor in group_reads:
-            for key, group_id in cursor.fetchall():
-                found.groups[(iid, key)] = group_id
+            for key, group_id, new_id in cursor.fetchall():
+                if group_id is not None:
+                    found.groups[(iid, key)] = group_id
+                else:
+                    found.new_group_ids[(iid, key)] = new_id
     finally:
         for cursor in (payloads, *(c for _, c in alert_reads), *(c for _, c in group_reads)):
             cursor.close()
@@ -454,7 +467,13 @@ class _Round:
                     self.now,
                 )
             )
-        created = NEW_GROUPS.run_returning_ids(self.session, new_rows)
+        drawn = self.found.new_group_ids if self.found is not None else {}
+        if all(key in drawn for key in to_create):  # PostgreSQL: sent with the alerts
+            created = [drawn[key] for key in to_create]
+            rows = [(gid, *row) for gid, row in zip(created, new_rows, strict=True)]
+            self.writes.insert(NEW_GROUPS_WITH_IDS, rows)
+        else:
+            created = NEW_GROUPS.run_returning_ids(self.session, new_rows)
         self.created.update(created)
         for wanted, gid in zip(to_create, created, strict=True):
             found[wanted] = gid

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.db.types import UTCDateTime, json_text
 
-# Up to this many rows, an insert inside a Pipeline is sent as pipelined INSERTs;
+# Up to this many rows, an insert in a Pipeline is sent as pipelined INSERTs;
 # above, as a COPY of its own (COPY cannot run inside a libpq pipeline, and
 # for many rows it is the cheaper of the two for the server).
 PIPELINE_MAX_ROWS = 32
@@ -175,48 +175,54 @@ class Pipeline:
     """Inserts (and PostgreSQL statements without results) sent together at ``run``.
 
     On PostgreSQL the small inserts and the statements travel in one libpq
-    pipeline, synced once: one round trip for all of them. Bigger inserts go
-    first, each by COPY. On SQLite, which has no round trips, everything runs
-    in the order given. Nothing is sent before ``run``, so nothing read in
-    between sees these rows.
+    pipeline, synced once: one round trip for all of them. A bigger insert goes
+    by COPY, in its place in the order. On SQLite, which has no round trips,
+    everything runs in order. Nothing is sent before ``run``, so nothing read
+    in between sees these rows.
     """
 
     def __init__(self) -> None:
-        self._inserts: list[tuple[BulkInsert, list[Sequence[Any]]]] = []
-        self._statements: list[tuple[str, Sequence[Any]]] = []
+        # (insert, rows) or (None, (sql, params)) for a statement, in order.
+        self._queue: list[tuple[BulkInsert | None, Any]] = []
 
     def insert(self, insert: BulkInsert, rows: Iterable[Sequence[Any]]) -> None:
         """Queue rows for ``insert`` (as for `BulkInsert.run`)."""
         rows = list(rows)
         if rows:
-            self._inserts.append((insert, rows))
+            self._queue.append((insert, rows))
 
     def execute_postgres(self, sql: str, params: Sequence[Any]) -> None:
         """Queue a statement (psycopg placeholders) whose result nobody reads; PostgreSQL only."""
-        self._statements.append((sql, params))
+        self._queue.append((None, (sql, params)))
 
     def run(self, session: Session) -> None:
-        inserts, statements = self._inserts, self._statements
-        self._inserts, self._statements = [], []
-        if not inserts and not statements:
+        queue, self._queue = self._queue, []
+        if not queue:
             return
         dialect, driver = driver_of(session)
         if dialect == "sqlite":
-            if statements:
-                raise RuntimeError("PostgreSQL statements queued on SQLite")
-            for insert, rows in inserts:
+            for insert, rows in queue:
+                if insert is None:
+                    raise RuntimeError("PostgreSQL statement queued on SQLite")
                 insert._run_sqlite(driver, rows)
             return
-        small = []
-        for insert, rows in inserts:
-            if len(rows) > PIPELINE_MAX_ROWS:
+        pending: list[tuple[BulkInsert | None, Any]] = []
+        for insert, rows in queue:
+            if insert is not None and len(rows) > PIPELINE_MAX_ROWS:
+                _send_pipelined(driver, pending)
+                pending = []
                 insert._run_postgres(driver, rows)
             else:
-                small.append((insert, rows))
-        if not small and not statements:
-            return
-        with driver.pipeline(), driver.cursor() as cursor:
-            for insert, rows in small:
+                pending.append((insert, rows))
+        _send_pipelined(driver, pending)
+
+
+def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]]) -> None:
+    if not queue:
+        return
+    with driver.pipeline(), driver.cursor() as cursor:
+        for insert, rows in queue:
+            if insert is None:
+                cursor.execute(*rows)
+            else:
                 cursor.executemany(insert._insert_postgres, list(insert._encode_postgres(rows)))
-            for sql, params in statements:
-                cursor.execute(sql, params)
