@@ -136,3 +136,21 @@ def test_pipeline_keeps_the_order_of_small_and_big_inserts(db: Database) -> None
             select(OutboxEvent.topic).where(OutboxEvent.topic.like("o-%")).order_by(OutboxEvent.id)
         ).all()
     assert topics == ["o-first"] * 3 + ["o-big"] * (PIPELINE_MAX_ROWS + 1) + ["o-last"] * 3
+
+
+def test_bulk_inserts_are_prepared_and_nothing_else_is(db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("prepared statements are PostgreSQL's")
+    bulk = BulkInsert(OUTBOX, COLUMNS)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as session:
+        for _ in range(3):
+            pipeline = Pipeline()
+            pipeline.insert(bulk, [(at, "prep", 1, {})] * 2)
+            pipeline.run(session)
+        for _ in range(10):  # psycopg's own threshold is 5 runs; ours is "never"
+            session.execute(text("SELECT count(*) FROM outbox WHERE topic = 'prep'"))
+        prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+        assert session.connection().connection.driver_connection.prepare_threshold is None
+    assert [s for s in prepared if s.startswith("INSERT INTO outbox")]
+    assert not [s for s in prepared if "count(*)" in s]

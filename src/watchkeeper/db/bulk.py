@@ -26,6 +26,7 @@ checks that row for row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,9 +117,10 @@ class BulkInsert:
 
     def send_returning(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
         """PostgreSQL: send the INSERTs … RETURNING id on a psycopg cursor (pipelined)."""
-        cursor.executemany(
-            self._returning_postgres, list(self._encode_postgres(rows)), returning=True
-        )
+        with _prepared(cursor.connection):
+            cursor.executemany(
+                self._returning_postgres, list(self._encode_postgres(rows)), returning=True
+            )
 
     @staticmethod
     def returned_ids(cursor: Any) -> list[int]:
@@ -225,4 +227,22 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
             if insert is None:
                 cursor.execute(*rows)
             else:
-                cursor.executemany(insert._insert_postgres, list(insert._encode_postgres(rows)))
+                with _prepared(driver):
+                    cursor.executemany(insert._insert_postgres, list(insert._encode_postgres(rows)))
+
+
+@contextmanager
+def _prepared(driver: Any) -> Iterator[None]:
+    """Let psycopg run the bulk INSERTs inside as prepared statements.
+
+    Connections are made with preparing off (see db/engine.py: a generic plan
+    costed on young tables can turn lookups into scans), but a plain INSERT …
+    VALUES has one plan whatever the values: preparing it once per connection
+    saves the server parsing and planning it for every row.
+    """
+    before = driver.prepare_threshold
+    driver.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = before
