@@ -308,6 +308,22 @@ def timer_run(
         f"{label}: timer lateness over {len(late)} of {count} timers: p50 {pct(late, 50):.2f} s, "
         f"p99 {pct(late, 99):.2f} s, max {max(late):.2f} s  target p99 <= 1 s"
     )
+    # Where the lateness comes from: starting the escalations (the engine
+    # reading 10,000 new groups) or running the due steps a minute later.
+    with engine.connect() as conn:
+        starts = conn.execute(
+            text(
+                "SELECT g.created_at, e.created_at FROM alert_groups g "
+                "JOIN escalations e ON e.group_id = g.id WHERE g.integration_id = :i"
+            ),
+            {"i": integration["id"]},
+        ).all()
+        made = [ts(created) for created, _ in rows]
+    lag = [ts(started) - ts(created) for created, started in starts]
+    print(
+        f"   of which starting the escalation: p50 {pct(lag, 50):.2f} s, p99 {pct(lag, 99):.2f} s; "
+        f"the {count} groups were created within {max(made) - min(made):.2f} s"
+    )
 
 
 def main() -> None:
