@@ -12,14 +12,15 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import Alert, AlertGroup
 from watchkeeper.alerts.store import Actor
+from watchkeeper.db.bulk import BulkInsert
 from watchkeeper.escalation.advance import Action, EscalationState, Facts, advance
 from watchkeeper.escalation.models import Escalation, EscalationChain
 from watchkeeper.escalation.steps import (
@@ -44,6 +45,22 @@ BATCH = 2000
 # the incidents package registers itself here when it is installed.
 IncidentHook = Callable[[Session, AlertGroup, str, datetime], object]
 incident_hooks: list[IncidentHook] = []
+
+
+# The rule walkers a pass starts (one per user paged), written straight to the
+# driver: thousands at once when many escalations come due together.
+_WALKER_COLUMNS = (
+    "group_id",
+    "user_id",
+    "urgency",
+    "cause",
+    "rules",
+    "position",
+    "status",
+    "wake_at",
+    "created_at",
+)
+_NEW_WALKERS = BulkInsert(cast(Table, UserNotification.__table__), _WALKER_COLUMNS)
 
 
 class StepBatch:
@@ -133,7 +150,9 @@ class StepBatch:
 
     def flush(self) -> None:
         if self.walkers:
-            self.session.execute(insert(UserNotification), self.walkers)
+            _NEW_WALKERS.run(
+                self.session, [tuple(w[c] for c in _WALKER_COLUMNS) for w in self.walkers]
+            )
             self.walkers = []
         if self.pages:
             dispatch.queue_deliveries(self.session, self.pages, now=self.now)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import AlertGroup
+from watchkeeper.db.bulk import BulkInsert
 from watchkeeper.notify.models import ContactMethod, Delivery, NotificationRule, UserNotification
 
 MAX_ATTEMPTS = 5
@@ -254,6 +255,31 @@ def cancel_user_notifications(session: Session, *, group_ids: Sequence[int]) -> 
         )
 
 
+# A burst of escalation steps queues thousands of deliveries in one pass:
+# written straight to the driver, without SQLAlchemy's per-row bind processing.
+_DELIVERY_COLUMNS = (
+    "idempotency_key",
+    "group_id",
+    "user_id",
+    "contact_method_id",
+    "chat_destination_id",
+    "webhook_id",
+    "channel",
+    "kind",
+    "message",
+    "provider_message_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_NEW_DELIVERIES = BulkInsert(cast(Table, Delivery.__table__), _DELIVERY_COLUMNS)
+_DELIVERY_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("group_id", "user_id", "contact_method_id", "chat_destination_id", "webhook_id")
+)
+_DELIVERY_DEFAULTS["provider_message_id"] = None
+
+
 def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> int:
     """Insert deliveries whose idempotency key is new; returns how many were queued."""
     if not rows:
@@ -268,25 +294,21 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
             fresh.setdefault(row["idempotency_key"], row)
     if not fresh:
         return 0
-    session.execute(
-        insert(Delivery),
-        [
-            {
-                "group_id": None,
-                "user_id": None,
-                "contact_method_id": None,
-                "chat_destination_id": None,
-                "webhook_id": None,
-                "provider_message_id": None,
-                **row,
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for row in fresh.values()
-        ],
-    )
+    values = []
+    for row in fresh.values():
+        full = {
+            **_DELIVERY_DEFAULTS,
+            **row,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        if len(full) != len(_DELIVERY_COLUMNS):
+            unknown = sorted(set(full) - set(_DELIVERY_COLUMNS))
+            raise ValueError(f"delivery row has columns queue_deliveries does not write: {unknown}")
+        values.append(tuple(full[c] for c in _DELIVERY_COLUMNS))
+    _NEW_DELIVERIES.run(session, values)
     return len(fresh)
 
 
