@@ -154,8 +154,9 @@ def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) ->
             _Item(index, payload.integration, integration_id, a) for a in latest.values()
         )
     rows = [(p.integration.id, now, p.raw) for p in payloads]
+    postgres = driver_of(session)[0] == "postgresql"
     found = None
-    if driver_of(session)[0] == "postgresql":
+    if postgres:  # the first round's lookups travel with the payload insert
         ids, found = _lookup_postgres(session, rounds[0] if rounds else [], rows)
     else:
         ids = NEW_PAYLOADS.run_returning_ids(session, rows)
@@ -163,7 +164,9 @@ def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) ->
     for result, fps in zip(results, fingerprints, strict=True):
         result.fingerprints = fps
     for number, items in enumerate(rounds):
-        _Round(session, items, results, ids, now, found if number == 0 else None).run()
+        if postgres and number > 0:
+            found = _lookup_postgres(session, items)[1]
+        _Round(session, items, results, ids, now, found).run()
     return results
 
 
@@ -222,10 +225,8 @@ class _Round:
         found: _Found | None = None,
     ) -> None:
         self.session = session
-        # PostgreSQL: the lookups, made before the round (see _lookup_postgres).
+        # PostgreSQL: the round's lookups, made before it (see _lookup_postgres).
         self.found = found
-        if found is None and driver_of(session)[0] == "postgresql":
-            self.found = _lookup_postgres(session, items)[1]
         self.items = items
         self.results = results
         self.payload_ids = payload_ids

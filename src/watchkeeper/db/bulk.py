@@ -117,10 +117,15 @@ class BulkInsert:
 
     def send_returning(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
         """PostgreSQL: send the INSERTs … RETURNING id on a psycopg cursor (pipelined)."""
+        self._send_postgres(cursor, rows, returning=True)
+
+    def _send_postgres(
+        self, cursor: Any, rows: Iterable[Sequence[Any]], *, returning: bool = False
+    ) -> None:
+        """One prepared INSERT per row on a psycopg cursor, riding its pipeline."""
+        statement = self._returning_postgres if returning else self._insert_postgres
         with _prepared(cursor.connection):
-            cursor.executemany(
-                self._returning_postgres, list(self._encode_postgres(rows)), returning=True
-            )
+            cursor.executemany(statement, list(self._encode_postgres(rows)), returning=returning)
 
     @staticmethod
     def returned_ids(cursor: Any) -> list[int]:
@@ -227,8 +232,7 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
             if insert is None:
                 cursor.execute(*rows)
             else:
-                with _prepared(driver):
-                    cursor.executemany(insert._insert_postgres, list(insert._encode_postgres(rows)))
+                insert._send_postgres(cursor, rows)
 
 
 @contextmanager

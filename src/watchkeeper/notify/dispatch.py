@@ -275,9 +275,15 @@ _DELIVERY_COLUMNS = (
 )
 _NEW_DELIVERIES = BulkInsert(cast(Table, Delivery.__table__), _DELIVERY_COLUMNS)
 _DELIVERY_DEFAULTS: dict[str, Any] = dict.fromkeys(
-    ("group_id", "user_id", "contact_method_id", "chat_destination_id", "webhook_id")
+    (
+        "group_id",
+        "user_id",
+        "contact_method_id",
+        "chat_destination_id",
+        "webhook_id",
+        "provider_message_id",
+    )
 )
-_DELIVERY_DEFAULTS["provider_message_id"] = None
 
 
 def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> int:
