@@ -149,6 +149,10 @@ def consume(
     }
 
     def handle(event: Taken, cache: PassCache) -> None:
+        if event.topic not in START_TOPICS:
+            # Escalations started earlier in this pass are still in the batch;
+            # pausing or finishing them must find them written.
+            cache.batch.flush()
         if event.topic in notices.TOPICS:
             notices.deliver(
                 session,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -63,6 +64,33 @@ _WALKER_COLUMNS = (
 _NEW_WALKERS = BulkInsert(cast(Table, UserNotification.__table__), _WALKER_COLUMNS)
 
 
+@dataclass(slots=True)
+class NewRun:
+    """The first run of a new group's escalation, written with the rest of its pass.
+
+    A burst of new groups starts thousands of escalations in one pass; as ORM
+    objects, building and flushing them cost more than running their first
+    steps. ``step`` works on this as on an ``Escalation``.
+    """
+
+    group_id: int
+    chain_id: int
+    route_id: int | None
+    snapshot: dict[str, Any]
+    state: dict[str, Any]
+    status: str
+    wake_at: datetime | None
+    ack_timeout_minutes: int | None
+    finished_reason: str | None
+    nobody_notified: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_RUN_COLUMNS = tuple(NewRun.__dataclass_fields__)
+_NEW_RUNS = BulkInsert(cast(Table, Escalation.__table__), _RUN_COLUMNS)
+
+
 class StepBatch:
     """Caches and pending rows shared by every step of one pass, written at the end.
 
@@ -86,6 +114,7 @@ class StepBatch:
         self.events: list[tuple[int, str, Actor, dict[str, Any]]] = []
         self.walkers: list[dict[str, Any]] = []
         self.pages: list[dict[str, Any]] = []
+        self.runs: list[NewRun] = []
         self._snapshots: dict[str, ChainSnapshot] = {}
         self._chain_json: dict[str, dict[str, Any]] = {}
         self._users: dict[tuple[int, ...], list[User]] = {}
@@ -149,6 +178,12 @@ class StepBatch:
         )
 
     def flush(self) -> None:
+        """Write what the pass queued so far (before anything reads those tables)."""
+        if self.runs:
+            _NEW_RUNS.run(
+                self.session, [tuple(getattr(r, c) for c in _RUN_COLUMNS) for r in self.runs]
+            )
+            self.runs = []
         if self.walkers:
             _NEW_WALKERS.run(
                 self.session, [tuple(w[c] for c in _WALKER_COLUMNS) for w in self.walkers]
@@ -181,11 +216,12 @@ def start(
     ack_url_for: Callable[[int, int], str | None],
     batch: StepBatch | None = None,
     fresh: bool = False,
-) -> Escalation:
+) -> None:
     """Snapshot the chain and run its first steps now (restarting any earlier run).
 
-    ``fresh`` says the group never escalated before (a new group), which saves
-    looking for an earlier run; ``batch`` lets the caller start many at once.
+    ``fresh`` says the group never escalated before (a new group): its run is
+    then written with the batch instead of looked for. ``batch`` lets the
+    caller start many at once; its ``flush`` writes them.
     """
     own_batch = batch is None
     batch = batch or StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
@@ -194,33 +230,40 @@ def start(
     if any(s.get("type") == "notify_round_robin" for s in chain.steps):
         # Each run starts one further along (and only such chains pay the write).
         chain.round_robin_offset += 1
+    batch.events.append((group.id, "escalation_started", ENGINE, {"chain": chain.name}))
     row = (
         None if fresh else session.scalar(select(Escalation).where(Escalation.group_id == group.id))
     )
-    epoch = 0
-    new = row is None
     if row is None:
-        row = Escalation(group_id=group.id, created_at=now, nobody_notified=0)
+        run = NewRun(
+            group_id=group.id,
+            chain_id=chain.id,
+            route_id=route_id,
+            snapshot=snapshot_json,
+            state={**state.to_json(), "epoch": 0},
+            status="active",
+            wake_at=now,
+            ack_timeout_minutes=chain.ack_timeout_minutes,
+            finished_reason=None,
+            nobody_notified=0,
+            created_at=now,
+            updated_at=now,
+        )
+        step(session, run, group, now=now, batch=batch)
+        batch.runs.append(run)
     else:
-        epoch = int(row.state.get("epoch", 0)) + 1
-    row.chain_id = chain.id
-    row.route_id = route_id
-    row.snapshot = snapshot_json
-    row.state = {**state.to_json(), "epoch": epoch}
-    row.status = "active"
-    row.wake_at = now
-    row.ack_timeout_minutes = chain.ack_timeout_minutes
-    row.finished_reason = None
-    row.updated_at = now
-    batch.events.append((group.id, "escalation_started", ENGINE, {"chain": chain.name}))
-    step(session, row, group, now=now, batch=batch)
-    if new:
-        # Added after its first step, so the queries of that step do not
-        # autoflush the row half-made and then update it: one INSERT.
-        session.add(row)
+        row.chain_id = chain.id
+        row.route_id = route_id
+        row.snapshot = snapshot_json
+        row.state = {**state.to_json(), "epoch": int(row.state.get("epoch", 0)) + 1}
+        row.status = "active"
+        row.wake_at = now
+        row.ack_timeout_minutes = chain.ack_timeout_minutes
+        row.finished_reason = None
+        row.updated_at = now
+        step(session, row, group, now=now, batch=batch)
     if own_batch:
         batch.flush()
-    return row
 
 
 def run_due(
@@ -265,7 +308,7 @@ def run_due(
 
 def step(
     session: Session,
-    row: Escalation,
+    row: Escalation | NewRun,
     group: AlertGroup,
     *,
     now: datetime,
@@ -307,7 +350,7 @@ def _alerts_since(session: Session, group_id: int, since: datetime) -> int:
 
 def _execute(
     session: Session,
-    row: Escalation,
+    row: Escalation | NewRun,
     group: AlertGroup,
     action: Action,
     *,
