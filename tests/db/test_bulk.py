@@ -154,3 +154,15 @@ def test_bulk_inserts_are_prepared_and_nothing_else_is(db: Database) -> None:
         assert session.connection().connection.driver_connection.prepare_threshold is None
     assert [s for s in prepared if s.startswith("INSERT INTO outbox")]
     assert not [s for s in prepared if "count(*)" in s]
+
+
+def test_json_orjson_cannot_read_is_read_by_json(db: Database) -> None:
+    # Integers beyond 64 bits are written and read through json, not orjson.
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    payload = {"big": 2**70, "small": -3, "f": 1.5, "s": "ü"}
+    with db.write() as session:
+        session.execute(insert(OUTBOX), [{"at": now, "topic": "big", "payload": payload}])
+    with db.read() as session:
+        assert session.scalar(select(OutboxEvent.payload).where(OutboxEvent.topic == "big")) == (
+            payload
+        )

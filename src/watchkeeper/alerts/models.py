@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +85,49 @@ class AlertGroup(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert_groups.id", ondelete="SET NULL")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """An alert group's values as the engine reads them: a plain row, no ORM state.
+
+    An engine pass reads thousands of groups to start or step their
+    escalations and changes none of them through the object; building ORM
+    instances for them cost more than the steps themselves. Field names and
+    types are AlertGroup's columns.
+    """
+
+    id: int
+    integration_id: int
+    team_id: int | None
+    group_key: str
+    open_key: str | None
+    status: str
+    title: str
+    message: str
+    severity: str
+    labels: dict[str, str]
+    source_url: str | None
+    links: list[dict[str, str]]
+    alerts_count: int
+    firing_count: int
+    maintenance: bool
+    created_at: datetime
+    updated_at: datetime
+    last_alert_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    silenced_until: datetime | None
+    merged_into_id: int | None
+
+    @classmethod
+    def of(cls, group: AlertGroup) -> GroupRow:
+        return cls(*(getattr(group, name) for name in GROUP_ROW_FIELDS))
+
+
+GROUP_ROW_FIELDS = tuple(f.name for f in fields(GroupRow))
 
 
 class Alert(Base):

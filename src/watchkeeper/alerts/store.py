@@ -8,7 +8,7 @@ The caller owns the transaction; the sender's 2xx comes only after it commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -17,9 +17,11 @@ from sqlalchemy import Boolean, Table, and_, bindparam, case, func, select, upda
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import (
+    GROUP_ROW_FIELDS,
     Alert,
     AlertGroup,
     GroupEvent,
+    GroupRow,
     Integration,
     OutboxEvent,
     RawPayload,
@@ -38,6 +40,8 @@ _NEW_EVENTS = BulkInsert(EVENTS, ("group_id", "at", "kind", "actor_type", "actor
 _NEW_OUTBOX = BulkInsert(OUTBOX, ("at", "topic", "group_id", "payload"))
 
 # The one outbox topic that does not need the engine at once.
+_GROUP_ROW_COLUMNS = tuple(GROUPS.c[name] for name in GROUP_ROW_FIELDS)
+
 QUIET_TOPIC = "group.alert_added"
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 
@@ -62,6 +66,15 @@ class IngestResult:
     resolved_alerts: int = 0
     ignored_alerts: int = 0
     fingerprints: list[str] = field(default_factory=list)
+
+
+def group_rows(session: Session, ids: Iterable[int]) -> dict[int, GroupRow]:
+    """The groups with these ids (those that exist), as plain rows by id."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    query = select(*_GROUP_ROW_COLUMNS).where(GROUPS.c.id.in_(wanted))
+    return {row[0]: GroupRow(*row) for row in session.execute(query)}
 
 
 def link_dicts(alert: NormalizedAlert) -> list[dict[str, str]]:

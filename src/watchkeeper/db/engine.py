@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.bulk import Pipeline
 from watchkeeper.db.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
-from watchkeeper.db.types import json_text
+from watchkeeper.db.types import json_text, json_value
 from watchkeeper.settings import normalize_database_url
 
 log = logging.getLogger("watchkeeper.db")
@@ -154,6 +154,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=json_text,
+            json_deserializer=json_value,
             pool_size=8,
             max_overflow=16,
         )
@@ -166,6 +167,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         max_overflow=20,
         pool_timeout=10,
         json_serializer=json_text,
+        json_deserializer=json_value,
         # psycopg prepares a statement after 5 runs and PostgreSQL may then keep
         # a generic plan costed while the tables were empty (a sequential scan),
         # which turns indexed lookups into full scans as tables grow.

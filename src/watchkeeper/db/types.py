@@ -29,6 +29,17 @@ def json_text(value: Any) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def json_value(text: str | bytes) -> Any:
+    """A JSON column's value: orjson, json for what orjson refuses.
+
+    That is integers beyond 64 bits, which ``json_text`` stores through json.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every database.
 

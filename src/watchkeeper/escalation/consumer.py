@@ -12,7 +12,7 @@ from sqlalchemy import case, insert, null, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
-from watchkeeper.alerts.models import AlertGroup, Integration, OutboxCursor, OutboxEvent
+from watchkeeper.alerts.models import GroupRow, Integration, OutboxCursor, OutboxEvent
 from watchkeeper.escalation import notices, runner
 from watchkeeper.escalation.models import EscalationChain, Route
 from watchkeeper.notify import dispatch, outgoing
@@ -141,12 +141,7 @@ def consume(
     cursor.last_id = last_taken
     if not taken:
         return 0
-    groups = {
-        g.id: g
-        for g in session.scalars(
-            select(AlertGroup).where(AlertGroup.id.in_({e.group_id for e in taken if e.group_id}))
-        )
-    }
+    groups = store.group_rows(session, (e.group_id for e in taken if e.group_id))
 
     def handle(event: Taken, cache: PassCache) -> None:
         if event.topic not in START_TOPICS:
@@ -203,7 +198,7 @@ def consume(
 def _handle(
     session: Session,
     event: Taken,
-    group: AlertGroup,
+    group: GroupRow,
     *,
     now: datetime,
     base_url: str,
@@ -254,7 +249,7 @@ def _handle(
 
 def _route(
     session: Session,
-    group: AlertGroup,
+    group: GroupRow,
     *,
     now: datetime,
     base_url: str,
@@ -296,7 +291,7 @@ def _route(
 
 def queue_chat(
     session: Session,
-    group: AlertGroup,
+    group: GroupRow,
     destination_ids: Sequence[int],
     *,
     now: datetime,
@@ -328,7 +323,7 @@ def _channel(session: Session, destination_id: int) -> str:
 
 
 def _chat_update(
-    session: Session, group: AlertGroup, serial: int, *, now: datetime, base_url: str
+    session: Session, group: GroupRow, serial: int, *, now: datetime, base_url: str
 ) -> None:
     """Post the new status to every chat destination that got the first message."""
     firsts = session.scalars(

@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
-from watchkeeper.alerts.models import Alert, AlertGroup
+from watchkeeper.alerts.models import Alert, AlertGroup, GroupRow
 from watchkeeper.alerts.store import Actor
 from watchkeeper.db.bulk import BulkInsert
 from watchkeeper.escalation.advance import Action, EscalationState, Facts, advance
@@ -44,7 +44,7 @@ BATCH = 2000
 
 # Called with (session, group, severity, now) when a declare_incident step runs;
 # the incidents package registers itself here when it is installed.
-IncidentHook = Callable[[Session, AlertGroup, str, datetime], object]
+IncidentHook = Callable[[Session, GroupRow, str, datetime], object]
 incident_hooks: list[IncidentHook] = []
 
 
@@ -143,7 +143,7 @@ class StepBatch:
             )
         return self._users[key]
 
-    def notify(self, *, group: AlertGroup, user_id: int, urgency: str, cause: str) -> None:
+    def notify(self, *, group: GroupRow, user_id: int, urgency: str, cause: str) -> None:
         """Start walking the user's rules; the first sends are queued in this pass."""
         key = (user_id, urgency)
         if key not in self._plans:
@@ -208,7 +208,7 @@ def snapshot_of(chain: EscalationChain) -> ChainSnapshot:
 def start(
     session: Session,
     *,
-    group: AlertGroup,
+    group: GroupRow,
     chain: EscalationChain,
     route_id: int | None,
     now: datetime,
@@ -286,12 +286,7 @@ def run_due(
     rows = session.scalars(query).all()
     if not rows:
         return 0
-    groups = {
-        g.id: g
-        for g in session.scalars(
-            select(AlertGroup).where(AlertGroup.id.in_([r.group_id for r in rows]))
-        )
-    }
+    groups = store.group_rows(session, (r.group_id for r in rows))
     batch = StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
     for row in rows:
         group = groups.get(row.group_id)
@@ -309,7 +304,7 @@ def run_due(
 def step(
     session: Session,
     row: Escalation | NewRun,
-    group: AlertGroup,
+    group: GroupRow,
     *,
     now: datetime,
     batch: StepBatch,
@@ -351,7 +346,7 @@ def _alerts_since(session: Session, group_id: int, since: datetime) -> int:
 def _execute(
     session: Session,
     row: Escalation | NewRun,
-    group: AlertGroup,
+    group: GroupRow,
     action: Action,
     *,
     epoch: int,
@@ -516,7 +511,7 @@ def expire_acknowledgements(
             continue
         start(
             session,
-            group=group,
+            group=GroupRow.of(group),
             chain=chain,
             route_id=row.route_id,
             now=now,

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerts.models import AlertGroup
+from watchkeeper.alerts.models import GroupRow
 from watchkeeper.incidents import service
 
 
-def on_declare_step(session: Session, group: AlertGroup, severity: str, now: datetime) -> object:
+def on_declare_step(session: Session, group: GroupRow, severity: str, now: datetime) -> object:
     """The engine's incident hook: (session, group, severity, now) -> the incident."""
     return service.declare_from_escalation(session, group_id=group.id, severity=severity, now=now)
 

@@ -21,7 +21,8 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerts.models import AlertGroup
+from watchkeeper.alerts import store
+from watchkeeper.alerts.models import GroupRow
 from watchkeeper.db.bulk import BulkInsert
 from watchkeeper.notify.models import ContactMethod, Delivery, NotificationRule, UserNotification
 
@@ -34,7 +35,7 @@ BATCH = 500
 
 
 def group_message(
-    group: AlertGroup, *, base_url: str, ack_url: str | None, kind: str, idempotency_key: str
+    group: GroupRow, *, base_url: str, ack_url: str | None, kind: str, idempotency_key: str
 ) -> dict[str, Any]:
     """The stored form of a notification about an alert group (see notify.message.Message)."""
     important = {k: v for k, v in (group.labels or {}).items() if k in _LABELS_THAT_MATTER}
@@ -133,7 +134,7 @@ def walk(
 
 
 def page_row(
-    group: AlertGroup,
+    group: GroupRow,
     *,
     cause: str,
     user_id: int,
@@ -204,12 +205,7 @@ def run_due_user_notifications(
     walkers = session.scalars(query).all()
     if not walkers:
         return 0
-    groups = {
-        g.id: g
-        for g in session.scalars(
-            select(AlertGroup).where(AlertGroup.id.in_({w.group_id for w in walkers}))
-        )
-    }
+    groups = store.group_rows(session, (w.group_id for w in walkers))
     channels = {
         m.id: m.type
         for m in session.scalars(

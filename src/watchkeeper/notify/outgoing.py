@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerts.models import AlertGroup
+from watchkeeper.alerts.models import GroupRow
 from watchkeeper.alerts.templating import TemplateFailure, render
 from watchkeeper.notify import dispatch
 from watchkeeper.notify.models import OutgoingWebhook
@@ -23,7 +23,7 @@ EVENTS = ("created", "acknowledged", "unacknowledged", "resolved", "silenced", "
 TRUTHY = frozenset({"true", "1", "yes"})
 
 
-def group_context(group: AlertGroup, event: str) -> dict[str, Any]:
+def group_context(group: GroupRow, event: str) -> dict[str, Any]:
     return {
         "event": event,
         "group": {
@@ -44,7 +44,7 @@ def group_context(group: AlertGroup, event: str) -> dict[str, Any]:
 
 
 def queue_webhook(
-    session: Session, *, webhook_id: int, group: AlertGroup, event: str, cause: str, now: datetime
+    session: Session, *, webhook_id: int, group: GroupRow, event: str, cause: str, now: datetime
 ) -> bool:
     """Queue one webhook call for a group event, unless its condition says no."""
     hook = session.get(OutgoingWebhook, webhook_id)
@@ -89,7 +89,7 @@ def enabled_hooks(session: Session) -> list[tuple[int, int | None, tuple[str, ..
 def queue_for_event(
     session: Session,
     *,
-    group: AlertGroup,
+    group: GroupRow,
     event: str,
     now: datetime,
     serial: int,
