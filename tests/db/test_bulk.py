@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from watchkeeper.alerts.models import OutboxEvent
 from watchkeeper.alerts.store import OUTBOX
-from watchkeeper.db.bulk import PIPELINE_MAX_ROWS, BulkInsert, Pipeline
+from watchkeeper.db.bulk import PIPELINE_MAX_ROWS, BulkInsert, BulkUpdate, Pipeline
 from watchkeeper.db.engine import Database
 
 ROWS = [
@@ -166,3 +166,30 @@ def test_json_orjson_cannot_read_is_read_by_json(db: Database) -> None:
         assert session.scalar(select(OutboxEvent.payload).where(OutboxEvent.topic == "big")) == (
             payload
         )
+
+
+def test_bulk_updates_store_what_sqlalchemy_stores(db: Database) -> None:
+    before = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as session:
+        ids = BulkInsert(OUTBOX, COLUMNS).run_returning_ids(
+            session, [(before, f"{side}{n}", n, {"old": n}) for side in "sk" for n in range(3)]
+        )
+    olds, news = ids[:3], ids[3:]
+    with db.write() as session:
+        for row_id, (at, _, _, payload) in zip(olds, ROWS, strict=True):
+            session.execute(
+                update(OUTBOX).where(OUTBOX.c.id == row_id).values(at=at, payload=payload)
+            )
+        BulkUpdate(OUTBOX, ("at", "payload")).run(
+            session,
+            [(at, payload, row_id) for row_id, (at, _, _, payload) in zip(news, ROWS, strict=True)],
+        )
+        BulkUpdate(OUTBOX, ("payload",)).run(session, [])
+    assert stored(db, "k") == stored(db, "s")
+    with db.read() as session:
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.id.in_(news)).order_by(OutboxEvent.id)
+        ).all()
+    assert [(e.at, e.group_id, e.payload) for e in events] == [
+        (at, n, payload) for n, (at, _, _, payload) in enumerate(ROWS)
+    ]

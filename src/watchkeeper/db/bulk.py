@@ -66,8 +66,8 @@ def driver_of(session: Session) -> tuple[str, Any]:
     return connection.dialect.name, connection.connection.driver_connection
 
 
-class BulkInsert:
-    """A compiled bulk INSERT of fixed columns into one table."""
+class _Encoder:
+    """Encodes rows of fixed columns of one table as each driver takes them."""
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         self.table = table
@@ -75,6 +75,70 @@ class BulkInsert:
         kinds = [_kind(table.c[name]) for name in self.columns]
         self._time_at = [i for i, kind in enumerate(kinds) if kind is _TIME]
         self._json_at = [i for i, kind in enumerate(kinds) if kind is _JSON]
+
+    def _encode_sqlite(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+        """Rows as SQLAlchemy would bind them on SQLite: times as text, JSON as text."""
+        time_at, json_at = self._time_at, self._json_at
+        times: dict[datetime, str] = {}  # a batch shares a few instants ("now")
+        for row in rows:
+            values = list(row)
+            for i in time_at:
+                value = values[i]
+                if value is not None:
+                    text = times.get(value)
+                    if text is None:
+                        text = times[value] = sqlite_time(value)
+                    values[i] = text
+            for i in json_at:
+                values[i] = json_text(values[i])
+            yield values
+
+    def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+        """Rows for psycopg: aware datetimes as they are, JSON as text."""
+        time_at, json_at = self._time_at, self._json_at
+        for row in rows:
+            values = list(row)
+            for i in time_at:
+                if values[i] is not None and values[i].tzinfo is None:
+                    raise ValueError("naive datetime given to a UTCDateTime column")
+            for i in json_at:
+                values[i] = json_text(values[i])
+            yield values
+
+
+class BulkUpdate(_Encoder):
+    """A compiled UPDATE of fixed columns, one row per id, sent as one batch.
+
+    Rows are value tuples: the new values in column order, then the id.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        super().__init__(table, (*columns, "id"))
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        self._sqlite = f"UPDATE {table.name} SET {sets} WHERE id = ?"
+        self._postgres = self._sqlite.replace("?", "%s")
+
+    def run(self, session: Session, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        dialect, driver = driver_of(session)
+        if dialect == "sqlite":
+            cursor = driver.cursor()
+            try:
+                cursor.executemany(self._sqlite, list(self._encode_sqlite(rows)))
+            finally:
+                cursor.close()
+            return
+        # psycopg pipelines an executemany: one round trip, one prepared plan.
+        with driver.cursor() as cursor, _prepared(driver):
+            cursor.executemany(self._postgres, list(self._encode_postgres(rows)))
+
+
+class BulkInsert(_Encoder):
+    """A compiled bulk INSERT of fixed columns into one table."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        super().__init__(table, columns)
         names = ", ".join(self.columns)
         self._sqlite = (
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in self.columns)})"
@@ -147,35 +211,6 @@ class BulkInsert:
         with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
             for values in self._encode_postgres(rows):
                 copy.write_row(values)
-
-    def _encode_sqlite(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
-        """Rows as SQLAlchemy would bind them on SQLite: times as text, JSON as text."""
-        time_at, json_at = self._time_at, self._json_at
-        times: dict[datetime, str] = {}  # a batch shares a few instants ("now")
-        for row in rows:
-            values = list(row)
-            for i in time_at:
-                value = values[i]
-                if value is not None:
-                    text = times.get(value)
-                    if text is None:
-                        text = times[value] = sqlite_time(value)
-                    values[i] = text
-            for i in json_at:
-                values[i] = json_text(values[i])
-            yield values
-
-    def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
-        """Rows for psycopg: aware datetimes as they are, JSON as text."""
-        time_at, json_at = self._time_at, self._json_at
-        for row in rows:
-            values = list(row)
-            for i in time_at:
-                if values[i] is not None and values[i].tzinfo is None:
-                    raise ValueError("naive datetime given to a UTCDateTime column")
-            for i in json_at:
-                values[i] = json_text(values[i])
-            yield values
 
 
 class Pipeline:

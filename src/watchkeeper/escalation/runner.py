@@ -8,20 +8,20 @@ transaction, so a crash either did all of a step or none of it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import Alert, AlertGroup, GroupRow
 from watchkeeper.alerts.store import Actor
-from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.bulk import BulkInsert, BulkUpdate
 from watchkeeper.escalation.advance import Action, EscalationState, Facts, advance
 from watchkeeper.escalation.models import Escalation, EscalationChain
 from watchkeeper.escalation.steps import (
@@ -65,16 +65,18 @@ _NEW_WALKERS = BulkInsert(cast(Table, UserNotification.__table__), _WALKER_COLUM
 
 
 @dataclass(slots=True)
-class NewRun:
-    """The first run of a new group's escalation, written with the rest of its pass.
+class Run:
+    """An escalation's row while a pass works on it: a new group's first run, or a due one.
 
-    A burst of new groups starts thousands of escalations in one pass; as ORM
-    objects, building and flushing them cost more than running their first
-    steps. ``step`` works on this as on an ``Escalation``.
+    A burst of new groups starts thousands of escalations in one pass, and a
+    minute later steps them all; as ORM objects, loading, building and
+    flushing them cost more than the steps themselves. The pass reads and
+    writes these plain rows in bulk instead. Fields are Escalation's columns.
     """
 
+    id: int | None  # None until written
     group_id: int
-    chain_id: int
+    chain_id: int | None
     route_id: int | None
     snapshot: dict[str, Any]
     state: dict[str, Any]
@@ -87,8 +89,20 @@ class NewRun:
     updated_at: datetime
 
 
-_RUN_COLUMNS = tuple(NewRun.__dataclass_fields__)
-_NEW_RUNS = BulkInsert(cast(Table, Escalation.__table__), _RUN_COLUMNS)
+_RUNS = cast(Table, Escalation.__table__)
+_RUN_FIELDS = tuple(Run.__dataclass_fields__)
+_NEW_RUN_COLUMNS = _RUN_FIELDS[1:]
+_NEW_RUNS = BulkInsert(_RUNS, _NEW_RUN_COLUMNS)
+# What a step changes.
+_STEPPED_COLUMNS = (
+    "state",
+    "status",
+    "wake_at",
+    "finished_reason",
+    "nobody_notified",
+    "updated_at",
+)
+_STEPPED_RUNS = BulkUpdate(_RUNS, _STEPPED_COLUMNS)
 
 
 class StepBatch:
@@ -114,8 +128,10 @@ class StepBatch:
         self.events: list[tuple[int, str, Actor, dict[str, Any]]] = []
         self.walkers: list[dict[str, Any]] = []
         self.pages: list[dict[str, Any]] = []
-        self.runs: list[NewRun] = []
-        self._snapshots: dict[str, ChainSnapshot] = {}
+        # Escalations started (to insert) and stepped (to update) in this pass.
+        self.runs: list[Run] = []
+        self.stepped: list[Run] = []
+        self._snapshots: dict[bytes, ChainSnapshot] = {}
         self._chain_json: dict[str, dict[str, Any]] = {}
         self._users: dict[tuple[int, ...], list[User]] = {}
         self._plans: dict[tuple[int, str], tuple[list[dict[str, Any]], dict[int, str]]] = {}
@@ -128,7 +144,7 @@ class StepBatch:
         return self._chain_json[key]
 
     def snapshot(self, data: dict[str, Any]) -> ChainSnapshot:
-        key = json.dumps(data, sort_keys=True)
+        key = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
         if key not in self._snapshots:
             self._snapshots[key] = ChainSnapshot.from_json(data)
         return self._snapshots[key]
@@ -181,9 +197,15 @@ class StepBatch:
         """Write what the pass queued so far (before anything reads those tables)."""
         if self.runs:
             _NEW_RUNS.run(
-                self.session, [tuple(getattr(r, c) for c in _RUN_COLUMNS) for r in self.runs]
+                self.session, [tuple(getattr(r, c) for c in _NEW_RUN_COLUMNS) for r in self.runs]
             )
             self.runs = []
+        if self.stepped:
+            _STEPPED_RUNS.run(
+                self.session,
+                [(*(getattr(r, c) for c in _STEPPED_COLUMNS), r.id) for r in self.stepped],
+            )
+            self.stepped = []
         if self.walkers:
             _NEW_WALKERS.run(
                 self.session, [tuple(w[c] for c in _WALKER_COLUMNS) for w in self.walkers]
@@ -235,7 +257,8 @@ def start(
         None if fresh else session.scalar(select(Escalation).where(Escalation.group_id == group.id))
     )
     if row is None:
-        run = NewRun(
+        run = Run(
+            id=None,
             group_id=group.id,
             chain_id=chain.id,
             route_id=route_id,
@@ -276,19 +299,20 @@ def run_due(
 ) -> int:
     """Advance every active escalation whose wake time has come."""
     query = (
-        select(Escalation)
-        .where(Escalation.status == "active", Escalation.wake_at <= now)
-        .order_by(Escalation.wake_at)
+        select(*_RUNS.c)
+        .where(_RUNS.c.status == "active", _RUNS.c.wake_at <= now)
+        .order_by(_RUNS.c.wake_at)
         .limit(BATCH)
     )
     if lock:
         query = query.with_for_update(skip_locked=True)
-    rows = session.scalars(query).all()
+    rows = [Run(*row) for row in session.execute(query)]
     if not rows:
         return 0
     groups = store.group_rows(session, (r.group_id for r in rows))
     batch = StepBatch(session, now, base_url=base_url, ack_url_for=ack_url_for)
     for row in rows:
+        batch.stepped.append(row)
         group = groups.get(row.group_id)
         if group is None or group.status != "firing":
             # Acknowledged, silenced or resolved since: the consumer pauses or ends it.
@@ -303,7 +327,7 @@ def run_due(
 
 def step(
     session: Session,
-    row: Escalation | NewRun,
+    row: Escalation | Run,
     group: GroupRow,
     *,
     now: datetime,
@@ -345,7 +369,7 @@ def _alerts_since(session: Session, group_id: int, since: datetime) -> int:
 
 def _execute(
     session: Session,
-    row: Escalation | NewRun,
+    row: Escalation | Run,
     group: GroupRow,
     action: Action,
     *,
