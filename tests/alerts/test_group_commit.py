@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from watchkeeper.alerts import batch
 from watchkeeper.alerts.ingest import IngestGate
 from watchkeeper.alerts.models import Alert, AlertGroup, Integration
 from watchkeeper.alerts.writer import IngestJob, write_jobs
@@ -85,3 +87,32 @@ def test_one_commit_of_many_payloads_stores_each_as_if_alone(
     assert counts[both.created_group_ids[0]] == (2, 2)
     assert counts[k1.created_group_ids[0]] == (1, 0)
     assert repeat_count == 1
+
+
+def test_lookups_of_many_keys_go_in_chunks(
+    app: FastAPI, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite looks open alerts and groups up a chunk of keys per statement.
+    monkeypatch.setattr(batch, "SQLITE_CHUNK", 7)
+    ctx = app.state.ctx
+    with ctx.db.write() as session:
+        session.add(
+            Integration(
+                name="prom",
+                kind="prometheus",
+                token="prom-token",
+                options={"group_by": ["instance"]},
+                created_at=clock.now(),
+            )
+        )
+    gate: IngestGate = ctx.services["ingest"]
+    integration = gate.integration("prom-token")
+    body = prom(*(f"i{n}" for n in range(20)))
+    with ctx.db.write() as session:
+        (first,) = write_jobs(session, [gate.parse(integration, body, json.dumps(body))], ctx)
+    with ctx.db.write() as session:
+        (again,) = write_jobs(session, [gate.parse(integration, body, json.dumps(body))], ctx)
+    assert (first.new_alerts, len(first.created_group_ids)) == (20, 20)
+    assert (again.new_alerts, again.repeated_alerts, again.created_group_ids) == (0, 20, [])
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AlertGroup.id)).all()) == 20

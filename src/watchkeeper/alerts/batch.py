@@ -56,6 +56,18 @@ _OPEN_GROUPS_PG = (
     "LEFT JOIN alert_groups g ON g.integration_id = %s AND g.open_key = k.key"
 )
 
+# SQLite lookups, by the driver: one statement per integration and CHUNK keys
+# (SQLite's limit on bound values is far above it). Built by SQLAlchemy for
+# every commit, these two cost more than a single PagerDuty event's inserts.
+_OPEN_ALERTS_SQLITE = (
+    "SELECT open_fingerprint, id, group_id FROM alerts "
+    "WHERE integration_id = ? AND open_fingerprint IN ({})"
+)
+_OPEN_GROUPS_SQLITE = (
+    "SELECT open_key, id FROM alert_groups WHERE integration_id = ? AND open_key IN ({})"
+)
+SQLITE_CHUNK = 1000
+
 NEW_PAYLOADS = BulkInsert(PAYLOADS, ("integration_id", "received_at", "body"))
 NEW_GROUPS = BulkInsert(
     GROUPS,
@@ -164,10 +176,49 @@ def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) ->
     for result, fps in zip(results, fingerprints, strict=True):
         result.fingerprints = fps
     for number, items in enumerate(rounds):
-        if postgres and number > 0:
+        if not postgres:
+            found = _lookup_sqlite(session, items)
+        elif number > 0:
             found = _lookup_postgres(session, items)[1]
+        assert found is not None  # PostgreSQL's first round: looked up with the payloads
         _Round(session, items, results, ids, now, found).run()
     return results
+
+
+def _lookup_keys(items: Sequence[_Item]) -> tuple[dict[int, list[str]], dict[int, set[str]]]:
+    """The fingerprints of a round's alerts and the group keys of those that fire."""
+    fingerprints: dict[int, list[str]] = defaultdict(list)
+    group_keys: dict[int, set[str]] = defaultdict(set)
+    for item in items:
+        fingerprints[item.integration_id].append(item.alert.fingerprint)
+        if item.alert.action == "fire":
+            group_keys[item.integration_id].add(item.alert.group_key)
+    return fingerprints, group_keys
+
+
+def _lookup_sqlite(session: Session, items: Sequence[_Item]) -> _Found:
+    """A round's open alerts and open groups, looked up by the driver."""
+    fingerprints, group_keys = _lookup_keys(items)
+    found = _Found({}, {}, {})
+    cursor = driver_of(session)[1].cursor()
+    try:
+        for iid, fps in fingerprints.items():
+            for chunk in _chunks(fps):
+                sql = _OPEN_ALERTS_SQLITE.format(", ".join("?" * len(chunk)))
+                for fingerprint, alert_id, group_id in cursor.execute(sql, (iid, *chunk)):
+                    found.alerts[(iid, fingerprint)] = (alert_id, group_id)
+        for iid, keys in group_keys.items():
+            for chunk in _chunks(sorted(keys)):
+                sql = _OPEN_GROUPS_SQLITE.format(", ".join("?" * len(chunk)))
+                for key, group_id in cursor.execute(sql, (iid, *chunk)):
+                    found.groups[(iid, key)] = group_id
+    finally:
+        cursor.close()
+    return found
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + SQLITE_CHUNK] for i in range(0, len(values), SQLITE_CHUNK)]
 
 
 def _lookup_postgres(
@@ -180,12 +231,7 @@ def _lookup_postgres(
     commit used to make a dozen.
     """
     _, driver = driver_of(session)
-    fingerprints: dict[int, list[str]] = defaultdict(list)
-    group_keys: dict[int, set[str]] = defaultdict(set)
-    for item in items:
-        fingerprints[item.integration_id].append(item.alert.fingerprint)
-        if item.alert.action == "fire":
-            group_keys[item.integration_id].add(item.alert.group_key)
+    fingerprints, group_keys = _lookup_keys(items)
     payloads = driver.cursor()
     alert_reads = [(iid, driver.cursor()) for iid in fingerprints]
     group_reads = [(iid, driver.cursor()) for iid in group_keys]
@@ -222,10 +268,10 @@ class _Round:
         results: list[IngestResult],
         payload_ids: Sequence[int],
         now: datetime,
-        found: _Found | None = None,
+        found: _Found,
     ) -> None:
         self.session = session
-        # PostgreSQL: the round's lookups, made before it (see _lookup_postgres).
+        # The round's lookups, made before it (_lookup_postgres, _lookup_sqlite).
         self.found = found
         self.items = items
         self.results = results
@@ -243,7 +289,7 @@ class _Round:
         self.writes = Pipeline()
 
     def run(self) -> None:
-        open_alerts = self._open_alerts()
+        open_alerts = self.found.alerts  # (integration, fingerprint) → (alert id, group id)
         fire = [i for i in self.items if i.alert.action == "fire"]
         repeats = [i for i in fire if (i.integration_id, i.alert.fingerprint) in open_alerts]
         fresh = [i for i in fire if (i.integration_id, i.alert.fingerprint) not in open_alerts]
@@ -313,25 +359,6 @@ class _Round:
         entry[0] += added
         entry[1] += firing
         entry[2] |= int(fired)
-
-    def _open_alerts(self) -> dict[tuple[int, str], tuple[int, int]]:
-        """(integration, fingerprint) → (alert id, group id) of alerts firing now."""
-        if self.found is not None:
-            return self.found.alerts
-        found: dict[tuple[int, str], tuple[int, int]] = {}
-        by_integration: dict[int, list[str]] = defaultdict(list)
-        for item in self.items:
-            by_integration[item.integration_id].append(item.alert.fingerprint)
-        for integration_id, fingerprints in by_integration.items():
-            rows = self.session.execute(
-                select(ALERTS.c.open_fingerprint, ALERTS.c.id, ALERTS.c.group_id).where(
-                    ALERTS.c.integration_id == integration_id,
-                    ALERTS.c.open_fingerprint.in_(fingerprints),
-                )
-            ).all()
-            for fingerprint, alert_id, group_id in rows:
-                found[(integration_id, fingerprint)] = (alert_id, group_id)
-        return found
 
     def _repeat(
         self, items: list[_Item], open_alerts: dict[tuple[int, str], tuple[int, int]]
@@ -414,30 +441,15 @@ class _Round:
     def _open_groups(
         self, by_key: dict[tuple[int, str], list[_Item]]
     ) -> dict[tuple[int, str], int]:
-        found: dict[tuple[int, str], int] = {}
-        keys_by_integration: dict[int, list[str]] = defaultdict(list)
+        known = self.found.groups  # every firing item's key was looked up
+        found = {key: known[key] for key in by_key if key in known}
+        missing: dict[int, list[str]] = defaultdict(list)
         for integration_id, group_key in by_key:
-            keys_by_integration[integration_id].append(group_key)
-        for integration_id, keys in keys_by_integration.items():
-            if self.found is not None:  # every firing item's key was looked up
-                known = self.found.groups
-                existing = [
-                    (k, known[(integration_id, k)]) for k in keys if (integration_id, k) in known
-                ]
-            else:
-                existing = [
-                    (str(key), int(gid))
-                    for key, gid in self.session.execute(
-                        select(GROUPS.c.open_key, GROUPS.c.id).where(
-                            GROUPS.c.integration_id == integration_id, GROUPS.c.open_key.in_(keys)
-                        )
-                    )
-                ]
-            found.update({(integration_id, k): gid for k, gid in existing})
-            missing = [k for k in keys if (integration_id, k) not in found]
-            if missing:
-                reopened = self._reopen(self.integrations[integration_id], missing)
-                found.update({(integration_id, k): gid for k, gid in reopened.items()})
+            if (integration_id, group_key) not in found:
+                missing[integration_id].append(group_key)
+        for integration_id, keys in missing.items():
+            reopened = self._reopen(self.integrations[integration_id], keys)
+            found.update({(integration_id, k): gid for k, gid in reopened.items()})
         to_create = [k for k in by_key if k not in found]
         if not to_create:
             return found
@@ -468,7 +480,7 @@ class _Round:
                     self.now,
                 )
             )
-        drawn = self.found.new_group_ids if self.found is not None else {}
+        drawn = self.found.new_group_ids
         if all(key in drawn for key in to_create):  # PostgreSQL: sent with the alerts
             created = [drawn[key] for key in to_create]
             rows = [(gid, *row) for gid, row in zip(created, new_rows, strict=True)]
