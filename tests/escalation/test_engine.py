@@ -16,6 +16,7 @@ from tests.escalation.conftest import Receiver, verified_webhook_method
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 from watchkeeper.escalation.engine import Engine
+from watchkeeper.notify import dispatch
 from watchkeeper.notify.models import Delivery
 
 
@@ -404,3 +405,50 @@ def test_a_group_acted_on_before_the_engine_saw_it_escalates_no_further(
     clock.advance(timedelta(minutes=6))
     engine.drain(clock.now())
     assert receiver.requests == []
+
+
+def test_a_pass_sends_the_pages_it_queued_and_a_wake_claims_the_others(
+    client: TestClient,
+    admin: Account,
+    paging: Callable[..., tuple[dict[str, Any], Account, int]],
+    receiver: Receiver,
+    engine: Engine,
+    db: Database,
+    clock: FixedClock,
+) -> None:
+    integration, ada, method_id = paging(steps=[{"type": "notify_users"}])
+    # No timer check: the pass that starts the escalation sends its first page.
+    client.post(ingest_path(integration), json=am_webhook("k", [am_alert("A")]))
+    assert engine.run_once(clock.now(), timers=False)
+    assert len(receiver.requests) == 1
+    assert engine.run_once(clock.now(), timers=False)  # stores the outcome
+    # A delivery queued elsewhere (the API, another process) waits for a pass
+    # that looks for deliveries: a timer check, or one a wake asked for.
+    with db.write() as session:
+        dispatch.queue_deliveries(
+            session,
+            [
+                {
+                    "idempotency_key": "elsewhere",
+                    "user_id": ada.id,
+                    "contact_method_id": method_id,
+                    "channel": "webhook",
+                    "kind": "test",
+                    "message": {
+                        "title": "from elsewhere",
+                        "severity": "info",
+                        "summary": "",
+                        "group_url": "http://127.0.0.1:8080",
+                        "idempotency_key": "elsewhere",
+                        "kind": "test",
+                    },
+                }
+            ],
+            now=clock.now(),
+        )
+    client.post(ingest_path(integration), json=am_webhook("k2", [am_alert("B", severity="info")]))
+    engine.run_once(clock.now(), timers=False)  # new outbox events only
+    assert len(receiver.requests) == 1
+    engine.wake()
+    assert engine.run_once(clock.now(), timers=False)
+    assert [b["message"]["title"] for b in receiver.bodies()][-1] == "from elsewhere"

@@ -72,14 +72,16 @@ class Engine:
         self.notifier = Notifier(ctx)
         self.notifier.on_outcome = self._outcome_arrived
         self.links = AckLinks(ctx.secret_key, ctx.settings.base_url)
-        # Guards _woken and _outcome_at; the loop waits on it between passes.
+        # Guards _woken, _claim_asked and _outcome_at; the loop waits on it between passes.
         self._cond = threading.Condition()
         self._woken = False
+        # A wake for anything but new outbox events: the next pass claims deliveries.
+        self._claim_asked = False
         self._outcome_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.leadership = (
-            OutboxLeadership(ctx.db.engine.url, self.wake, self._leading)
+            OutboxLeadership(ctx.db.engine.url, self._wake_for_events, self._leading)
             if ctx.db.is_postgres
             else None
         )
@@ -136,6 +138,14 @@ class Engine:
         self.ctx.db.reads_outbox_here = leading
 
     def wake(self, *_: object) -> None:
+        """Run a full pass now (for example: the API queued a delivery)."""
+        with self._cond:
+            self._woken = True
+            self._claim_asked = True
+            self._cond.notify()
+
+    def _wake_for_events(self, *_: object) -> None:
+        """New outbox events, here or (PostgreSQL NOTIFY) in another process."""
         with self._cond:
             self._woken = True
             self._cond.notify()
@@ -166,7 +176,7 @@ class Engine:
     def wake_for_outbox(self) -> None:
         """A commit in this process wrote outbox events the engine acts on."""
         if self.reads_outbox:
-            self.wake()
+            self._wake_for_events()
 
     def _loop(self) -> None:
         poll = self.ctx.settings.engine_poll_seconds
@@ -235,6 +245,8 @@ class Engine:
         if timers is None:
             timers = checked_at - self._last_timer_check >= TIMER_CHECK_SECONDS
         careful = self._careful
+        with self._cond:
+            claim_asked, self._claim_asked = self._claim_asked, False
         steps = walkers = 0
         # One transaction per pass: on SQLite every write transaction queues for
         # the single write lock, and a pass rarely takes more than a few ms.
@@ -269,7 +281,11 @@ class Engine:
                     )
                 session.flush()
                 marks.append(time.perf_counter())
-                jobs = self.notifier.claim(session, now=now)
+                # Due deliveries are this pass's own, or retries and the API's
+                # (a wake asks for them); otherwise the next timer check claims
+                # them. Passes for a stream of new groups skip the query.
+                claim = timers or recorded or claim_asked or dispatch.queued_in(session)
+                jobs = self.notifier.claim(session, now=now) if claim else []
                 marks.append(time.perf_counter())
                 if timers and not (recorded or events or steps or walkers or jobs):
                     # Idle: sleep until the next timer instead of a whole poll.

@@ -282,6 +282,14 @@ _DELIVERY_DEFAULTS: dict[str, Any] = dict.fromkeys(
 )
 
 
+_QUEUED_FLAG = "watchkeeper.deliveries_queued"
+
+
+def queued_in(session: Session) -> bool:
+    """True when this session's transaction queued deliveries (see queue_deliveries)."""
+    return bool(session.info.get(_QUEUED_FLAG))
+
+
 def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> int:
     """Insert deliveries whose idempotency key is new; returns how many were queued."""
     if not rows:
@@ -311,6 +319,7 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
             raise ValueError(f"delivery row has columns queue_deliveries does not write: {unknown}")
         values.append(tuple(full[c] for c in _DELIVERY_COLUMNS))
     _NEW_DELIVERIES.run(session, values)
+    session.info[_QUEUED_FLAG] = True
     return len(fresh)
 
 
