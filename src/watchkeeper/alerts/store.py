@@ -40,7 +40,7 @@ _NEW_EVENTS = BulkInsert(EVENTS, ("group_id", "at", "kind", "actor_type", "actor
 _NEW_OUTBOX = BulkInsert(OUTBOX, ("at", "topic", "group_id", "payload"))
 
 # The one outbox topic that does not need the engine at once.
-_GROUP_ROW_COLUMNS = tuple(GROUPS.c[name] for name in GROUP_ROW_FIELDS)
+GROUP_ROW_COLUMNS = tuple(GROUPS.c[name] for name in GROUP_ROW_FIELDS)
 
 QUIET_TOPIC = "group.alert_added"
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
@@ -73,7 +73,7 @@ def group_rows(session: Session, ids: Iterable[int]) -> dict[int, GroupRow]:
     wanted = set(ids)
     if not wanted:
         return {}
-    query = select(*_GROUP_ROW_COLUMNS).where(GROUPS.c.id.in_(wanted))
+    query = select(*GROUP_ROW_COLUMNS).where(GROUPS.c.id.in_(wanted))
     return {row[0]: GroupRow(*row) for row in session.execute(query)}
 
 

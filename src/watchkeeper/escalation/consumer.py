@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, insert, null, select
+from sqlalchemy import Table, and_, bindparam, case, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
-from watchkeeper.alerts.models import GroupRow, Integration, OutboxCursor, OutboxEvent
+from watchkeeper.alerts.models import GroupRow, Integration, OutboxCursor
 from watchkeeper.escalation import notices, runner
 from watchkeeper.escalation.models import EscalationChain, Route
 from watchkeeper.notify import dispatch, outgoing
@@ -83,20 +83,45 @@ class PassCache:
         return self._hooks
 
 
-def _cursor(session: Session, *, lock: bool) -> OutboxCursor | None:
-    query = select(OutboxCursor).where(OutboxCursor.consumer == CONSUMER)
-    if lock:
-        query = query.with_for_update(skip_locked=True)
-    cursor = session.scalar(query)
-    if cursor is None:
-        exists = session.scalar(
-            select(OutboxCursor.consumer).where(OutboxCursor.consumer == CONSUMER)
-        )
+_CURSORS = cast(Table, OutboxCursor.__table__)
+_OUTBOX = store.OUTBOX
+_GROUPS = store.GROUPS
+_POSITION = select(_CURSORS.c.last_id).where(_CURSORS.c.consumer == CONSUMER)
+_LOCKED_POSITION = _POSITION.with_for_update(skip_locked=True)
+_MOVE = update(_CURSORS).where(_CURSORS.c.consumer == CONSUMER).values(last_id=bindparam("last"))
+# Everything after the cursor, in one read: ids, topics and times of every
+# event, and payloads and groups only of the events the engine acts on (most
+# events, alert_added, need nothing). Built once: building it cost more than
+# running it.
+_WANTED_EVENT = _OUTBOX.c.topic.in_(sorted(WANTED))
+_NEW_EVENTS = (
+    select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.topic,
+        _OUTBOX.c.at,
+        _OUTBOX.c.group_id,
+        case((_WANTED_EVENT, _OUTBOX.c.payload), else_=null()),
+        *store.GROUP_ROW_COLUMNS,
+    )
+    .select_from(
+        _OUTBOX.outerjoin(_GROUPS, and_(_GROUPS.c.id == _OUTBOX.c.group_id, _WANTED_EVENT))
+    )
+    .where(_OUTBOX.c.id > bindparam("after"))
+    .order_by(_OUTBOX.c.id)
+    .limit(BATCH)
+)
+
+
+def _position(session: Session, *, lock: bool) -> int | None:
+    """The engine's outbox cursor; None when another process holds it."""
+    position = session.scalar(_LOCKED_POSITION if lock else _POSITION)
+    if position is None:
+        exists = session.scalar(_POSITION)
         if exists is not None:
             return None  # another process holds it
-        session.execute(insert(OutboxCursor).values(consumer=CONSUMER, last_id=0))
-        cursor = session.scalar(query)
-    return cursor
+        session.execute(insert(_CURSORS).values(consumer=CONSUMER, last_id=0))
+        position = 0
+    return int(position)
 
 
 def consume(
@@ -109,39 +134,28 @@ def consume(
     careful: bool = False,
 ) -> int:
     """Handle new outbox events in order; returns how many were handled."""
-    cursor = _cursor(session, lock=lock)
-    if cursor is None:
+    position = _position(session, lock=lock)
+    if position is None:
         return 0
-    # One read: ids, topics and times of everything, payloads only of the
-    # events the engine acts on (most events, alert_added, need nothing).
-    rows = session.execute(
-        select(
-            OutboxEvent.id,
-            OutboxEvent.topic,
-            OutboxEvent.at,
-            OutboxEvent.group_id,
-            case((OutboxEvent.topic.in_(sorted(WANTED)), OutboxEvent.payload), else_=null()),
-        )
-        .where(OutboxEvent.id > cursor.last_id)
-        .order_by(OutboxEvent.id)
-        .limit(BATCH)
-    ).all()
-    expected = cursor.last_id + 1
+    rows = session.execute(_NEW_EVENTS, {"after": position}).all()
+    expected = position + 1
     last_taken = None
     taken: list[Taken] = []
-    for event_id, topic, at, group_id, payload in rows:
+    groups: dict[int, GroupRow] = {}
+    for event_id, topic, at, group_id, payload, *group in rows:
         if event_id != expected and now - at < GAP_PATIENCE:
             break
         last_taken = event_id
         expected = event_id + 1
         if topic in WANTED:
             taken.append(Taken(event_id, topic, group_id, dict(payload or {})))
+            if group[0] is not None and group[0] not in groups:
+                groups[group[0]] = GroupRow(*group)
     if last_taken is None:
         return 0
-    cursor.last_id = last_taken
+    session.execute(_MOVE, {"last": last_taken})
     if not taken:
         return 0
-    groups = store.group_rows(session, (e.group_id for e in taken if e.group_id))
 
     def handle(event: Taken, cache: PassCache) -> None:
         if event.topic not in START_TOPICS:
