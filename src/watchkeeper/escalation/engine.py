@@ -37,6 +37,10 @@ ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
 # Passes that find work start at most this often (see _loop)...
 MIN_PASS_INTERVAL = 0.015
+# ...or this often after a pass that found this much (a stream of new groups:
+# a pass's fixed cost, a handful of statements, is then shared by more)...
+BUSY_PASS_INTERVAL = 0.03
+BUSY_PASS_ITEMS = 8
 # ...and at least a pass's own length apart, up to this: the engine spends at
 # most half its time in passes while work streams in.
 MAX_PASS_INTERVAL = 0.05
@@ -182,14 +186,17 @@ class Engine:
         poll = self.ctx.settings.engine_poll_seconds
         while not self._stop.is_set():
             # Under a stream of commits, passes that did work start at most every
-            # MIN_PASS_INTERVAL, or twice their own length (up to MAX_PASS_INTERVAL)
-            # when they are long: each pass takes the write lock (SQLite) and the
-            # GIL, and back-to-back passes of a few new groups each would starve
-            # ingest, while fewer, fuller passes cost less per group. A pass of
-            # ordinary length (a page's) rarely waits here, and a pass after an
-            # idle one runs at once.
+            # MIN_PASS_INTERVAL (BUSY_PASS_INTERVAL after a full pass), or twice
+            # their own length (up to MAX_PASS_INTERVAL) when they are long: each
+            # pass takes the write lock (SQLite) and the GIL, and back-to-back
+            # passes of a few new groups each would starve ingest, while fewer,
+            # fuller passes cost less per group. A pass of ordinary length (a
+            # page's) rarely waits here, and a pass after an idle one runs at once.
             if self._last_done:
-                interval = min(MAX_PASS_INTERVAL, max(MIN_PASS_INTERVAL, 2 * self._last_length))
+                least = (
+                    BUSY_PASS_INTERVAL if self._last_done >= BUSY_PASS_ITEMS else MIN_PASS_INTERVAL
+                )
+                interval = min(MAX_PASS_INTERVAL, max(least, 2 * self._last_length))
                 gap = self._last_start + interval - time.monotonic()
                 if gap > 0:
                     time.sleep(gap)
