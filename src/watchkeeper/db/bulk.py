@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Column, Table
 from sqlalchemy.orm import Session
 
@@ -90,7 +91,7 @@ class _Encoder:
                         text = times[value] = sqlite_time(value)
                     values[i] = text
             for i in json_at:
-                values[i] = json_text(values[i])
+                values[i] = _json(values[i])
             yield values
 
     def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
@@ -102,8 +103,16 @@ class _Encoder:
                 if values[i] is not None and values[i].tzinfo is None:
                     raise ValueError("naive datetime given to a UTCDateTime column")
             for i in json_at:
-                values[i] = json_text(values[i])
+                values[i] = _json(values[i])
             yield values
+
+
+def _json(value: Any, dumps: Any = orjson.dumps, option: int = orjson.OPT_NON_STR_KEYS) -> str:
+    """``json_text``, with its common case inlined: a bulk insert encodes thousands."""
+    try:
+        return dumps(value, option=option).decode()  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return json_text(value)
 
 
 class BulkUpdate(_Encoder):
