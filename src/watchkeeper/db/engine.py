@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.bulk import Pipeline
@@ -107,8 +108,12 @@ def _configure_sqlite(engine: Engine) -> None:
             dbapi_connection = conn.connection.dbapi_connection
             write_lock.acquire()
             holder[0] = dbapi_connection
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:  # straight to the driver: SQLAlchemy's execute costs more than BEGIN
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                _release(dbapi_connection)
+                # As SQLAlchemy would raise it: callers answer 503 for OperationalError.
+                raise OperationalError("BEGIN IMMEDIATE", (), exc) from exc
             except BaseException:
                 _release(dbapi_connection)
                 raise

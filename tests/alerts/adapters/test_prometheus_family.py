@@ -173,3 +173,14 @@ def test_lone_surrogates_from_json_are_hashed_not_crashed() -> None:
     assert len(alert.fingerprint) == 32
     (hooked,) = parse_payload("webhook", {"x": "\ud800"}, templates=DEFAULTS, now=NOW).alerts
     assert len(hooked.fingerprint) == 32
+
+
+def test_label_set_fingerprints_never_change() -> None:
+    # Open alerts are found again by this hash: changing it would open a
+    # duplicate of every firing alert after an upgrade.
+    from watchkeeper.alerts.adapters._fields import labels_fingerprint
+
+    assert labels_fingerprint({"job": "api", "alertname": "Down"}) == (
+        "41ad3edcc17dddd117af87952bc25416"
+    )
+    assert labels_fingerprint({"ü": "", "a": "\ud800x"}) == "410b66fafd0b959a272c4aa8f77279e0"

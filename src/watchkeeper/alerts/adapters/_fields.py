@@ -138,7 +138,9 @@ def labels_fingerprint(labels: dict[str, str]) -> str:
     0xFF never occurs in UTF-8, so using it as separator makes the encoding
     unambiguous, like Prometheus' own label-set fingerprint.
     """
-    data = b"\xff".join([encode(part) for item in sorted(labels.items()) for part in item])
+    data = b"\xff".join(
+        [part.encode("utf-8", "surrogatepass") for item in sorted(labels.items()) for part in item]
+    )
     return hashlib.sha256(data).hexdigest()[:32]
 
 
