@@ -45,15 +45,18 @@ _OPEN_ALERTS_PG = (
     "CROSS JOIN LATERAL (SELECT id, group_id FROM alerts "
     "WHERE integration_id = %s AND open_fingerprint = f.fp LIMIT 1) AS a"
 )
-# Open groups by key; a key with none gets an id from the groups' sequence at
-# once, so that a new group can be inserted with its alerts in one pipeline
-# instead of waiting for INSERT … RETURNING. (An id drawn for a group that is
-# then reopened instead, or lost to a race with another process, is a gap.)
+# Open groups by key, one index probe per key for the same reason (a plain
+# join scanned every group the integration ever had: 0.8 ms per commit at
+# 3,000). A key with none gets an id from the groups' sequence at once, so
+# that a new group can be inserted with its alerts in one pipeline instead of
+# waiting for INSERT … RETURNING. (An id drawn for a group that is then
+# reopened instead, or lost to a race with another process, is a gap.)
 _OPEN_GROUPS_PG = (
     "SELECT k.key, g.id, CASE WHEN g.id IS NULL "
     "THEN nextval(pg_get_serial_sequence('alert_groups', 'id')) END "
     "FROM unnest(%s::text[]) AS k(key) "
-    "LEFT JOIN alert_groups g ON g.integration_id = %s AND g.open_key = k.key"
+    "LEFT JOIN LATERAL (SELECT id FROM alert_groups "
+    "WHERE integration_id = %s AND open_key = k.key LIMIT 1) AS g ON true"
 )
 
 # SQLite lookups, by the driver: one statement per integration and CHUNK keys

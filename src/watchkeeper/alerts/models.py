@@ -58,9 +58,8 @@ class AlertGroup(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(
-        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
-    )
+    # Indexed by uq_alert_groups_open_key, which leads with it (see 0008).
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
     team_id: Mapped[int | None] = mapped_column(index=True)
     group_key: Mapped[str] = mapped_column(String(255))
     open_key: Mapped[str | None] = mapped_column(String(255))
