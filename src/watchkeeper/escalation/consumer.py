@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, insert, null, select, update
+from sqlalchemy import Select, Table, and_, bindparam, case, insert, null, select, true, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
@@ -25,6 +26,7 @@ BATCH = 2000
 # An id missing from the outbox is either a transaction still committing (wait
 # for it) or one that rolled back (skip it); after this long we assume the latter.
 GAP_PATIENCE = timedelta(seconds=5)
+MAX_ID = 2**31 - 1  # outbox ids are INTEGER
 
 START_TOPICS = ("group.created", "group.reopened", "group.unresolved")
 HANDLED = frozenset(
@@ -89,27 +91,45 @@ _GROUPS = store.GROUPS
 _POSITION = select(_CURSORS.c.last_id).where(_CURSORS.c.consumer == CONSUMER)
 _LOCKED_POSITION = _POSITION.with_for_update(skip_locked=True)
 _MOVE = update(_CURSORS).where(_CURSORS.c.consumer == CONSUMER).values(last_id=bindparam("last"))
-# Everything after the cursor, in one read: ids, topics and times of every
-# event, and payloads and groups only of the events the engine acts on (most
-# events, alert_added, need nothing). Built once: building it cost more than
-# running it.
-_WANTED_EVENT = _OUTBOX.c.topic.in_(sorted(WANTED))
-_NEW_EVENTS = (
-    select(
-        _OUTBOX.c.id,
-        _OUTBOX.c.topic,
-        _OUTBOX.c.at,
-        _OUTBOX.c.group_id,
-        case((_WANTED_EVENT, _OUTBOX.c.payload), else_=null()),
-        *store.GROUP_ROW_COLUMNS,
+
+
+@lru_cache(maxsize=2)
+def _new_events(postgres: bool) -> Select[Any]:
+    """Events after the cursor, in one read: ids, topics and times of every event,
+    payloads and groups only of those the engine acts on (most, alert_added,
+    need nothing). Built once: building it cost more than running it.
+
+    The window of ids (``after`` < id <= ``until``) and, on PostgreSQL, a
+    LATERAL probe per event keep young tables' statistics from turning this
+    into scans of the whole outbox and of every group (a hash join).
+    """
+    wanted = _OUTBOX.c.topic.in_(sorted(WANTED))
+    source: Any
+    if postgres:
+        group = (
+            select(*store.GROUP_ROW_COLUMNS)
+            .where(_GROUPS.c.id == _OUTBOX.c.group_id, wanted)
+            .limit(1)  # not flattened back into a join
+            .lateral("g")
+        )
+        source, group_columns = _OUTBOX.outerjoin(group, true()), list(group.c)
+    else:
+        source = _OUTBOX.outerjoin(_GROUPS, and_(_GROUPS.c.id == _OUTBOX.c.group_id, wanted))
+        group_columns = list(store.GROUP_ROW_COLUMNS)
+    return (
+        select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.topic,
+            _OUTBOX.c.at,
+            _OUTBOX.c.group_id,
+            case((wanted, _OUTBOX.c.payload), else_=null()),
+            *group_columns,
+        )
+        .select_from(source)
+        .where(_OUTBOX.c.id > bindparam("after"), _OUTBOX.c.id <= bindparam("until"))
+        .order_by(_OUTBOX.c.id)
+        .limit(BATCH)
     )
-    .select_from(
-        _OUTBOX.outerjoin(_GROUPS, and_(_GROUPS.c.id == _OUTBOX.c.group_id, _WANTED_EVENT))
-    )
-    .where(_OUTBOX.c.id > bindparam("after"))
-    .order_by(_OUTBOX.c.id)
-    .limit(BATCH)
-)
 
 
 def _position(session: Session, *, lock: bool) -> int | None:
@@ -137,7 +157,10 @@ def consume(
     position = _position(session, lock=lock)
     if position is None:
         return 0
-    rows = session.execute(_NEW_EVENTS, {"after": position}).all()
+    query = _new_events(session.get_bind().dialect.name == "postgresql")
+    rows = session.execute(query, {"after": position, "until": position + BATCH}).all()
+    if not rows:  # nothing in the window, or only a gap (rolled-back ids) there
+        rows = session.execute(query, {"after": position, "until": MAX_ID}).all()
     expected = position + 1
     last_taken = None
     taken: list[Taken] = []
