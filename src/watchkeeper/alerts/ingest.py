@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.alerts import integrations as svc
@@ -30,6 +30,7 @@ from watchkeeper.alerts.ratelimit import TokenBuckets
 from watchkeeper.alerts.writer import IngestJob, IngestWriter
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.deps import get_context
+from watchkeeper.db.engine import UNAVAILABLE
 from watchkeeper.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, RateLimited
 
 log = logging.getLogger("watchkeeper.ingest")
@@ -165,7 +166,7 @@ def error_reply(exc: Exception) -> Reply:
         return Reply(exc.status_code, _error(exc.code, exc.message), headers)
     if isinstance(exc, PayloadError):
         return Reply(400, _error("bad_request", exc.message))
-    if isinstance(exc, OperationalError | DBAPIError):
+    if isinstance(exc, (*UNAVAILABLE, DBAPIError)):
         log.error("ingest: database unavailable: %s", exc)
         return Reply(
             503,

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import integrations as svc
@@ -26,6 +25,7 @@ from watchkeeper.alerts.batch import Payload, ingest_many
 from watchkeeper.alerts.models import Integration
 from watchkeeper.alerts.normalized import NormalizedAlert
 from watchkeeper.api.context import AppContext
+from watchkeeper.db.engine import CONFLICT, UNAVAILABLE
 
 log = logging.getLogger("watchkeeper.ingest.writer")
 
@@ -116,7 +116,7 @@ class IngestWriter:
             done: list[tuple[IngestJob, store.IngestResult | None, Exception | None]] = [
                 (job, result, None) for job, result in zip(batch, results, strict=True)
             ]
-        except OperationalError as exc:
+        except UNAVAILABLE as exc:
             # The database is down or locked up: every payload gets the error (503).
             log.warning("ingest commit failed for %d payloads: %s", len(batch), exc)
             done = [(job, None, exc) for job in batch]
@@ -143,7 +143,7 @@ class IngestWriter:
             try:
                 with self.ctx.db.write() as session:
                     return job, write_jobs(session, [job], self.ctx)[0], None
-            except IntegrityError as exc:
+            except CONFLICT as exc:
                 error = exc
             except Exception as exc:
                 log.exception("ingest of one payload failed")

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.bulk import Pipeline
@@ -29,6 +30,20 @@ WRITE_OPTION = "watchkeeper_write"
 # PostgreSQL channel on which a commit that gave the engine work wakes every
 # process's engine (LISTEN/NOTIFY); the payload names the committing process.
 WAKE_CHANNEL = "watchkeeper_engine"
+# What a write raises when the database cannot be reached (or stays locked),
+# and when a concurrent writer took a unique key first: through SQLAlchemy, or
+# straight from the driver, which db.bulk and ingest's lookups write through.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+)
+CONFLICT: tuple[type[Exception], ...] = (
+    IntegrityError,
+    psycopg.IntegrityError,
+    sqlite3.IntegrityError,
+)
+
 _WAKE_FLAG = "watchkeeper_wake"
 _NOTIFIED_FLAG = "watchkeeper_notified"
 _DATABASE = "watchkeeper_database"
