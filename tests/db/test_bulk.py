@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pytest
 from sqlalchemy import insert, select, text, update
 
@@ -193,3 +194,26 @@ def test_bulk_updates_store_what_sqlalchemy_stores(db: Database) -> None:
     assert [(e.at, e.group_id, e.payload) for e in events] == [
         (at, n, payload) for n, (at, _, _, payload) in enumerate(ROWS)
     ]
+
+
+def test_small_pipelined_inserts_refuse_what_a_plain_insert_refuses(db: Database) -> None:
+    # Straight to the driver, past SQLAlchemy: a value too long for VARCHAR(64)
+    # must still fail the insert, and a column of only NULLs must still work.
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    bulk = BulkInsert(OUTBOX, COLUMNS)
+    pipeline = Pipeline()
+    with db.write() as session:
+        pipeline.insert(bulk, [(at, "n1", None, None), (at, "n2", None, {"k": None})])
+        pipeline.run(session)
+    with db.read() as session:  # a column of only NULLs, JSON null
+        rows = session.execute(
+            select(OutboxEvent.topic, OutboxEvent.group_id, OutboxEvent.payload)
+            .where(OutboxEvent.topic.in_(["n1", "n2"]))
+            .order_by(OutboxEvent.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("n1", None, None), ("n2", None, {"k": None})]
+    if not db.is_postgres:
+        return  # SQLite does not enforce VARCHAR lengths at all
+    pipeline.insert(bulk, [(at, "x" * 65, 1, {})])
+    with pytest.raises(psycopg.DataError, match="too long"), db.write() as session:
+        pipeline.run(session)
