@@ -299,7 +299,7 @@ def run_due(
 ) -> int:
     """Advance every active escalation whose wake time has come."""
     query = (
-        select(*_RUNS.c)
+        select(*(_RUNS.c[name] for name in _RUN_FIELDS))
         .where(_RUNS.c.status == "active", _RUNS.c.wake_at <= now)
         .order_by(_RUNS.c.wake_at)
         .limit(BATCH)
