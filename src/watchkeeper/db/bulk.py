@@ -61,10 +61,22 @@ def sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+_DRIVER = "watchkeeper_driver"
+
+
 def driver_of(session: Session) -> tuple[str, Any]:
-    """The dialect name and the driver's own connection, inside the session's transaction."""
+    """The dialect name and the driver's own connection, inside the session's transaction.
+
+    Remembered for the transaction: an ingest commit asks five times, and
+    asking the session costs more than a single event's insert.
+    """
+    known = session.info.get(_DRIVER)
+    if known is not None and known[0] is session.get_transaction():
+        return known[1], known[2]
     connection = session.connection()
-    return connection.dialect.name, connection.connection.driver_connection
+    dialect, driver = connection.dialect.name, connection.connection.driver_connection
+    session.info[_DRIVER] = (session.get_transaction(), dialect, driver)
+    return dialect, driver
 
 
 class _Encoder:
