@@ -209,8 +209,12 @@ class BulkInsert(_Encoder):
     ) -> None:
         """One prepared INSERT per row on a psycopg cursor, riding its pipeline."""
         statement = self._returning_postgres if returning else self._insert_postgres
+        encoded = list(self._encode_postgres(rows))
         with _prepared(cursor.connection):
-            cursor.executemany(statement, list(self._encode_postgres(rows)), returning=returning)
+            if len(encoded) == 1:  # a single event's rows: execute costs psycopg less
+                cursor.execute(statement, encoded[0])
+            else:
+                cursor.executemany(statement, encoded, returning=returning)
 
     @staticmethod
     def returned_ids(cursor: Any) -> list[int]:
