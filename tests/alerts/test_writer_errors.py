@@ -16,11 +16,13 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store, writer
 from watchkeeper.alerts.ingest import IngestGate, error_reply
-from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.models import Alert, Integration
 from watchkeeper.alerts.writer import IngestJob
 from watchkeeper.api.context import AppContext
 from watchkeeper.clock import FixedClock
@@ -93,3 +95,45 @@ def test_a_database_gone_answers_503(
         reply = error_reply(error)
         assert reply.status == 503
         assert ("retry-after", "5") in reply.headers
+
+
+def _event(key: str) -> dict[str, Any]:
+    return {
+        "routing_key": "pd",
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {"summary": key, "source": "test", "severity": "critical"},
+    }
+
+
+def test_postgresql_going_away_mid_load_answers_503_and_loses_nothing_accepted(
+    app: FastAPI, clock: FixedClock, client: TestClient
+) -> None:
+    ctx = app.state.ctx
+    if not ctx.db.is_postgres:
+        pytest.skip("SQLite's counterpart is tests/db/test_sqlite_busy.py")
+    jobs = _jobs(app, clock)  # also caches the integration, as a running server has
+    assert client.post("/v2/enqueue", json=_event("before")).status_code == 202
+    url = ctx.db.engine.url
+    admin_url = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{url.database}" WITH ALLOW_CONNECTIONS false')
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (url.database,),
+            )
+            # The pooled connections are dead and no new one is let in.
+            response = client.post("/v2/enqueue", json=_event("during"))
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            ctx.services["ingest"].writer._commit(jobs)
+            assert all(error_reply(job.future.exception()).status == 503 for job in jobs)
+        finally:
+            admin.execute(f'ALTER DATABASE "{url.database}" WITH ALLOW_CONNECTIONS true')
+    response = client.post("/v2/enqueue", json=_event("after"))
+    assert response.status_code == 202
+    with ctx.db.read() as session:
+        titles = set(session.scalars(select(Alert.title)))
+    assert titles == {"before", "after"}
