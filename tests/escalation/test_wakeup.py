@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import T0
 from tests.e2e.procs import wait_until
 from watchkeeper.alerts import store
-from watchkeeper.db.engine import WAKE_CHANNEL, Database, process_tag
+from watchkeeper.db.engine import WAKE_CHANNEL, Database, process_tag, take_claim_request
 from watchkeeper.escalation.wakeup import OutboxLeadership, libpq_url
+from watchkeeper.notify import dispatch
 
 
 class Wakes:
@@ -169,3 +170,36 @@ def test_the_leaders_own_commits_wake_it_without_a_notify(
         store.outbox(session, T0, [("group.created", 1, {})])
     assert wakes.count == 1
     assert _drain(notes) == []
+
+
+def _queue(session: Session, key: str) -> None:
+    dispatch.queue_deliveries(
+        session,
+        [{"idempotency_key": key, "channel": "webhook", "kind": "test", "message": {}}],
+        now=T0,
+    )
+
+
+def test_deliveries_queued_outside_the_engine_ask_for_a_claim_after_the_commit(
+    db: Database,
+) -> None:
+    asked: list[str] = []
+    db.claim_listeners.append(lambda: asked.append("claim"))
+    with db.write() as session:
+        _queue(session, "api")
+        assert asked == [], "asked before the commit: the pass would find nothing yet"
+    assert asked == ["claim"]
+
+    def roll_back() -> None:
+        with db.write() as session:
+            _queue(session, "rolled back")
+            raise RuntimeError("nothing was queued after all")
+
+    with pytest.raises(RuntimeError):
+        roll_back()
+    assert asked == ["claim"]
+
+    with db.write() as session:  # the engine's own pass takes the request itself
+        _queue(session, "engine")
+        assert take_claim_request(session)
+    assert asked == ["claim"]

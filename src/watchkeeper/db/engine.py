@@ -45,6 +45,7 @@ CONFLICT: tuple[type[Exception], ...] = (
 )
 
 _WAKE_FLAG = "watchkeeper_wake"
+_CLAIM_FLAG = "watchkeeper_claim"
 _NOTIFIED_FLAG = "watchkeeper_notified"
 _DATABASE = "watchkeeper_database"
 # A pooled PostgreSQL connection idle for longer than this is pinged before use.
@@ -79,6 +80,21 @@ def request_wake(session: Session, pipeline: Pipeline | None = None) -> None:
             text("SELECT pg_notify(:channel, :tag)"),
             {"channel": WAKE_CHANNEL, "tag": process_tag()},
         )
+
+
+def request_claim(session: Session) -> None:
+    """Deliveries were queued: once this transaction commits, senders should claim them.
+
+    After the commit, not before: a pass woken earlier would find nothing yet
+    and the delivery would wait for the next timer check or poll.
+    """
+    session.info[_CLAIM_FLAG] = True
+
+
+def take_claim_request(session: Session) -> bool:
+    """True when this transaction queued deliveries; the request is taken (the
+    engine claims them in the same pass, so its own commit wakes nobody)."""
+    return bool(session.info.pop(_CLAIM_FLAG, False))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -242,6 +258,8 @@ class Database:
         self.reads_outbox_here = False
         # Called after every commit that asked for a wake (see request_wake).
         self.wake_listeners: list[Callable[[], None]] = []
+        # Called after every commit that queued deliveries (see request_claim).
+        self.claim_listeners: list[Callable[[], None]] = []
         for factory in (self._read, self._write):
             event.listen(factory, "after_transaction_create", self._after_begin)
             event.listen(factory, "after_commit", self._after_commit)
@@ -253,17 +271,20 @@ class Database:
         if transaction.parent is None:
             session.info.pop(_NOTIFIED_FLAG, None)
             session.info.pop(_WAKE_FLAG, None)
+            session.info.pop(_CLAIM_FLAG, None)
 
     def _after_commit(self, session: Session) -> None:
         if session.in_nested_transaction():
             return  # a savepoint released: nothing is visible to others yet
         session.info.pop(_NOTIFIED_FLAG, None)
-        if session.info.pop(_WAKE_FLAG, False):
-            for listener in self.wake_listeners:
-                try:
-                    listener()
-                except Exception:
-                    log.exception("wake listener failed")
+        listeners = list(self.wake_listeners) if session.info.pop(_WAKE_FLAG, False) else []
+        if session.info.pop(_CLAIM_FLAG, False):
+            listeners += self.claim_listeners
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("wake listener failed")
 
     @staticmethod
     def _after_soft_rollback(session: Session, previous: Any) -> None:

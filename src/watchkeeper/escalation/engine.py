@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
+from watchkeeper.db.engine import take_claim_request
 from watchkeeper.escalation import consumer, runner
 from watchkeeper.escalation.models import Escalation
 from watchkeeper.escalation.wakeup import OutboxLeadership
@@ -118,6 +119,7 @@ class Engine:
     def start(self) -> None:
         self.notifier.start()
         self.ctx.db.wake_listeners.append(self.wake_for_outbox)
+        self.ctx.db.claim_listeners.append(self.wake)
         if self.leadership is not None:
             self.leadership.start()
         self._thread = threading.Thread(target=self._loop, name="watchkeeper-engine", daemon=True)
@@ -132,6 +134,8 @@ class Engine:
             self.leadership.stop()
         if self.wake_for_outbox in self.ctx.db.wake_listeners:
             self.ctx.db.wake_listeners.remove(self.wake_for_outbox)
+        if self.wake in self.ctx.db.claim_listeners:
+            self.ctx.db.claim_listeners.remove(self.wake)
         self.notifier.stop()
 
     @property
@@ -289,9 +293,10 @@ class Engine:
                 session.flush()
                 marks.append(time.perf_counter())
                 # Due deliveries are this pass's own, or retries and the API's
-                # (a wake asks for them); otherwise the next timer check claims
-                # them. Passes for a stream of new groups skip the query.
-                claim = timers or recorded or claim_asked or dispatch.queued_in(session)
+                # (their commit wakes the engine, asking for a claim); otherwise
+                # the next timer check claims them. Passes for a stream of new
+                # groups skip the query.
+                claim = take_claim_request(session) or timers or recorded or claim_asked
                 jobs = self.notifier.claim(session, now=now) if claim else []
                 marks.append(time.perf_counter())
                 if timers and not (recorded or events or steps or walkers or jobs):

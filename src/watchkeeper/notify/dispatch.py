@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import GroupRow
 from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.engine import request_claim
 from watchkeeper.notify.models import ContactMethod, Delivery, NotificationRule, UserNotification
 
 MAX_ATTEMPTS = 5
@@ -282,14 +283,6 @@ _DELIVERY_DEFAULTS: dict[str, Any] = dict.fromkeys(
 )
 
 
-_QUEUED_FLAG = "watchkeeper.deliveries_queued"
-
-
-def queued_in(session: Session) -> bool:
-    """True when this session's transaction queued deliveries (see queue_deliveries)."""
-    return bool(session.info.get(_QUEUED_FLAG))
-
-
 def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> int:
     """Insert deliveries whose idempotency key is new; returns how many were queued."""
     if not rows:
@@ -319,7 +312,7 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
             raise ValueError(f"delivery row has columns queue_deliveries does not write: {unknown}")
         values.append(tuple(full[c] for c in _DELIVERY_COLUMNS))
     _NEW_DELIVERIES.run(session, values)
-    session.info[_QUEUED_FLAG] = True
+    request_claim(session)
     return len(fresh)
 
 
