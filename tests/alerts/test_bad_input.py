@@ -98,3 +98,43 @@ def test_arbitrary_json_never_500(
             assert body["error"]["message"]
 
     post()
+
+
+NUL_PAYLOADS: dict[str, Any] = {
+    "alertmanager": am_webhook("k\u0000", [am_alert("Disk\u0000Full", instance="a\u0000")]),
+    "prometheus": [{"labels": {"alertname": "Disk\u0000Full"}, "annotations": {"x": "\u0000"}}],
+    "grafana": {
+        "version": "1",
+        "title": "Disk\u0000Full",
+        "state": "alerting",
+        "alerts": [{"status": "firing", "labels": {"alertname": "Disk\u0000Full"}}],
+    },
+    "pagerduty": {
+        "event_action": "trigger",
+        "dedup_key": "k\u0000",
+        "payload": {"summary": "Disk\u0000Full", "source": "s", "severity": "critical"},
+    },
+    "webhook": {"title": "Disk\u0000Full", "id": "k\u0000"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NUL_PAYLOADS))
+def test_nul_characters_are_accepted_as_replacement_characters(
+    kind: str, client: TestClient, admin: Account, make_integration: Callable[..., dict[str, Any]]
+) -> None:
+    # PostgreSQL stores NUL in neither text nor jsonb; the alert must still be
+    # taken (it used to be a 500 there), and the same alert sent again must
+    # still be recognised as the same.
+    integration = make_integration(kind)
+    path = ingest_path(integration) + ("/api/v2/alerts" if kind == "prometheus" else "")
+    payload = NUL_PAYLOADS[kind]
+    if kind == "pagerduty":
+        payload = {**payload, "routing_key": integration["token"]}
+    for _ in range(2):
+        response = client.post(path, content=json.dumps(payload))
+        assert response.status_code in (200, 202), response.text
+    listed = client.get("/api/v1/alert-groups", headers=admin.headers).json()["items"]
+    assert len(listed) == 1
+    assert listed[0]["alerts_count"] == 1
+    assert "\\u0000" not in json.dumps(listed[0])
+    assert "Disk\ufffdFull" in listed[0]["title"]

@@ -182,7 +182,13 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def decode_json(body: bytes) -> tuple[object, str]:
-    """The decoded body and its text; 400 when empty or not JSON."""
+    """The decoded body and its text; 400 when empty or not JSON.
+
+    NUL characters ("\\u0000" in the JSON) come back as U+FFFD: PostgreSQL
+    can store them neither in text nor in jsonb, and an alert must not be
+    refused (or fail with a 500) for one. The same on SQLite, so identities
+    do not depend on the database.
+    """
     if not body.strip():
         raise BadRequest("request body is empty; send a JSON payload")
     try:
@@ -190,13 +196,29 @@ def decode_json(body: bytes) -> tuple[object, str]:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
     try:
-        return orjson.loads(body), text
+        payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        pass  # the standard parser accepts a little more (NaN, huge ints, lone surrogates)
-    try:
-        return json.loads(text), text
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+        # The standard parser accepts a little more (NaN, huge ints, lone surrogates).
+        try:
+            payload = json.loads(text)
+        except ValueError as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    if b"\\u0000" in body:  # rare: only then walk the payload
+        try:
+            payload = _without_nul(payload)
+        except RecursionError:
+            raise BadRequest("request body is nested too deeply") from None
+    return payload, text
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def too_large(limit: int) -> PayloadTooLarge:
