@@ -184,10 +184,11 @@ def _error(code: str, message: str) -> dict[str, Any]:
 def decode_json(body: bytes) -> tuple[object, str]:
     """The decoded body and its text; 400 when empty or not JSON.
 
-    NUL characters ("\\u0000" in the JSON) come back as U+FFFD: PostgreSQL
-    can store them neither in text nor in jsonb, and an alert must not be
-    refused (or fail with a 500) for one. The same on SQLite, so identities
-    do not depend on the database.
+    Characters no database can store come back replaced, so that an alert
+    is never refused (or lost to a 500) for one, and the same on SQLite and
+    PostgreSQL so identities do not depend on the database: NUL ("\\u0000",
+    which PostgreSQL stores in neither text nor jsonb) as U+FFFD, a lone
+    surrogate ("\\ud800", which no UTF-8 column takes) as "?".
     """
     if not body.strip():
         raise BadRequest("request body is empty; send a JSON payload")
@@ -197,27 +198,35 @@ def decode_json(body: bytes) -> tuple[object, str]:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
     try:
         payload = orjson.loads(body)
+        # orjson refuses lone surrogates, so only a NUL can need replacing.
+        unstorable = b"\\u0000" in body
     except orjson.JSONDecodeError:
         # The standard parser accepts a little more (NaN, huge ints, lone surrogates).
         try:
             payload = json.loads(text)
         except ValueError as exc:
             raise BadRequest(f"request body is not valid JSON: {exc}") from exc
-    if b"\\u0000" in body:  # rare: only then walk the payload
+        unstorable = True
+    if unstorable:  # rare: only then walk the payload
         try:
-            payload = _without_nul(payload)
+            payload = _storable(payload)
         except RecursionError:
             raise BadRequest("request body is nested too deeply") from None
     return payload, text
 
 
-def _without_nul(value: object) -> object:
+def _storable(value: object) -> object:
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_storable(item) for item in value]
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_storable(k): _storable(v) for k, v in value.items()}
     return value
 
 
