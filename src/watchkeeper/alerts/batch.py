@@ -170,9 +170,8 @@ def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) ->
         )
     rows = [(p.integration.id, now, p.raw) for p in payloads]
     postgres = driver_of(session)[0] == "postgresql"
-    found = None
     if postgres:  # the first round's lookups travel with the payload insert
-        ids, found = _lookup_postgres(session, rounds[0] if rounds else [], rows)
+        ids, first = _lookup_postgres(session, rounds[0] if rounds else [], rows)
     else:
         ids = NEW_PAYLOADS.run_returning_ids(session, rows)
     results = [IngestResult(payload_id=pid) for pid in ids]
@@ -181,9 +180,10 @@ def ingest_many(session: Session, payloads: Sequence[Payload], now: datetime) ->
     for number, items in enumerate(rounds):
         if not postgres:
             found = _lookup_sqlite(session, items)
-        elif number > 0:
+        elif number == 0:
+            found = first
+        else:
             found = _lookup_postgres(session, items)[1]
-        assert found is not None  # PostgreSQL's first round: looked up with the payloads
         _Round(session, items, results, ids, now, found).run()
     return results
 

@@ -39,9 +39,10 @@ OUTBOX = cast(Table, OutboxEvent.__table__)
 _NEW_EVENTS = BulkInsert(EVENTS, ("group_id", "at", "kind", "actor_type", "actor_name", "details"))
 _NEW_OUTBOX = BulkInsert(OUTBOX, ("at", "topic", "group_id", "payload"))
 
-# The one outbox topic that does not need the engine at once.
+# GroupRow's columns, in its field order (see group_rows).
 GROUP_ROW_COLUMNS = tuple(GROUPS.c[name] for name in GROUP_ROW_FIELDS)
 
+# The one outbox topic that does not need the engine at once.
 QUIET_TOPIC = "group.alert_added"
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 

@@ -1,13 +1,15 @@
-"""Bulk inserts for the ingest hot path, straight to the database driver.
+"""Bulk inserts and updates for ingest and the engine, straight to the database driver.
 
-An ingest commit writes hundreds of alert rows. Through SQLAlchemy each value
+An ingest commit writes hundreds of alert rows, an engine pass in a burst
+thousands of escalations, walkers and deliveries. Through SQLAlchemy each value
 passes a per-row, per-column bind processor (UTC conversion, JSON encoding)
 and, on PostgreSQL, each row becomes its own INSERT statement that the server
 parses and plans. Here the rows are encoded once, in plain Python, and sent
 the cheapest way each database has: ``executemany`` on one prepared statement
 for SQLite, one ``COPY … FROM STDIN`` for PostgreSQL. Rows whose new ids are
 needed go one INSERT … RETURNING each (pipelined, one round trip, on
-PostgreSQL).
+PostgreSQL). ``BulkUpdate`` sets fixed columns of many rows by id, as one
+``executemany``.
 
 Several small inserts of one transaction can go together (``Pipeline``): on
 PostgreSQL they then cost one round trip between them instead of two each
@@ -127,6 +129,14 @@ def _json(value: Any, dumps: Any = orjson.dumps, option: int = orjson.OPT_NON_ST
         return json_text(value)
 
 
+def _executemany_sqlite(driver: Any, statement: str, values: Iterable[list[Any]]) -> None:
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(statement, list(values))
+    finally:
+        cursor.close()
+
+
 class BulkUpdate(_Encoder):
     """A compiled UPDATE of fixed columns, one row per id, sent as one batch.
 
@@ -144,11 +154,7 @@ class BulkUpdate(_Encoder):
             return
         dialect, driver = driver_of(session)
         if dialect == "sqlite":
-            cursor = driver.cursor()
-            try:
-                cursor.executemany(self._sqlite, list(self._encode_sqlite(rows)))
-            finally:
-                cursor.close()
+            _executemany_sqlite(driver, self._sqlite, self._encode_sqlite(rows))
             return
         # psycopg pipelines an executemany: one round trip, one prepared plan.
         with driver.cursor() as cursor, _prepared(driver):
@@ -226,11 +232,7 @@ class BulkInsert(_Encoder):
                 return ids
 
     def _run_sqlite(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
-        cursor = driver.cursor()
-        try:
-            cursor.executemany(self._sqlite, list(self._encode_sqlite(rows)))
-        finally:
-            cursor.close()
+        _executemany_sqlite(driver, self._sqlite, self._encode_sqlite(rows))
 
     def _run_postgres(self, driver: Any, rows: Iterable[Sequence[Any]]) -> None:
         with driver.cursor() as cursor, cursor.copy(self._copy) as copy:

@@ -256,35 +256,34 @@ def start(
     row = (
         None if fresh else session.scalar(select(Escalation).where(Escalation.group_id == group.id))
     )
+    # What a run starts with, new or restarted (same fields on Run and Escalation).
+    fresh_start: dict[str, Any] = {
+        "chain_id": chain.id,
+        "route_id": route_id,
+        "snapshot": snapshot_json,
+        "status": "active",
+        "wake_at": now,
+        "ack_timeout_minutes": chain.ack_timeout_minutes,
+        "finished_reason": None,
+        "updated_at": now,
+    }
+    run: Escalation | Run
     if row is None:
         run = Run(
             id=None,
             group_id=group.id,
-            chain_id=chain.id,
-            route_id=route_id,
-            snapshot=snapshot_json,
             state={**state.to_json(), "epoch": 0},
-            status="active",
-            wake_at=now,
-            ack_timeout_minutes=chain.ack_timeout_minutes,
-            finished_reason=None,
             nobody_notified=0,
             created_at=now,
-            updated_at=now,
+            **fresh_start,
         )
-        step(session, run, group, now=now, batch=batch)
-        batch.runs.append(run)
+        batch.runs.append(run)  # written by the batch's flush, after this step
     else:
-        row.chain_id = chain.id
-        row.route_id = route_id
-        row.snapshot = snapshot_json
-        row.state = {**state.to_json(), "epoch": int(row.state.get("epoch", 0)) + 1}
-        row.status = "active"
-        row.wake_at = now
-        row.ack_timeout_minutes = chain.ack_timeout_minutes
-        row.finished_reason = None
-        row.updated_at = now
-        step(session, row, group, now=now, batch=batch)
+        run = row
+        for name, value in fresh_start.items():
+            setattr(run, name, value)
+        run.state = {**state.to_json(), "epoch": int(row.state.get("epoch", 0)) + 1}
+    step(session, run, group, now=now, batch=batch)
     if own_batch:
         batch.flush()
 
