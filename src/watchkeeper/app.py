@@ -20,6 +20,7 @@ from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.observability import RequestObserver, configure_logging
+from watchkeeper.api.text_guard import UnstorableTextGuard
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.checkpoint import WalCheckpointer
 from watchkeeper.db.engine import Database
@@ -186,7 +187,9 @@ def create_app(
     app.include_router(ingest_router)
     install_ui(app)
     # Added last = outermost: metrics see every request, the ingest fast path
-    # answers its routes before sessions, routing and dependencies run.
+    # answers its routes before sessions, routing and dependencies run, and
+    # everything else is checked for text no database can store.
+    app.add_middleware(UnstorableTextGuard)
     app.add_middleware(IngestFastPath, gate=gate)
     app.add_middleware(RequestObserver, registry=ctx.registry)
     return app

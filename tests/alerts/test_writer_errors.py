@@ -137,3 +137,29 @@ def test_postgresql_going_away_mid_load_answers_503_and_loses_nothing_accepted(
     with ctx.db.read() as session:
         titles = set(session.scalars(select(Alert.title)))
     assert titles == {"before", "after"}
+
+
+def test_a_value_the_database_refuses_answers_400_not_retry(
+    app: FastAPI, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refused value (too long, out of range) would be refused again: a 503
+    # would have the sender retry it forever.
+    postgres = app.state.ctx.db.is_postgres
+    refused = (
+        psycopg.errors.StringDataRightTruncation("value too long for type character varying(8)")
+        if postgres
+        else sqlite3.DataError("string or blob too big")
+    )
+
+    def refuse(session: Session, jobs: Sequence[IngestJob], ctx: AppContext) -> Any:
+        raise refused
+
+    monkeypatch.setattr(writer, "write_jobs", refuse)
+    jobs = _jobs(app, clock)
+    app.state.ctx.services["ingest"].writer._commit(jobs)
+    for job in jobs:
+        reply = error_reply(job.future.exception())  # type: ignore[arg-type]
+        assert reply.status == 400
+        assert reply.body is not None
+        assert str(refused) in reply.body["error"]["message"]
+        assert not reply.headers

@@ -30,7 +30,8 @@ from watchkeeper.alerts.ratelimit import TokenBuckets
 from watchkeeper.alerts.writer import IngestJob, IngestWriter
 from watchkeeper.api.context import AppContext
 from watchkeeper.api.deps import get_context
-from watchkeeper.db.engine import UNAVAILABLE
+from watchkeeper.api.errors import refused_value_message
+from watchkeeper.db.engine import REFUSED, UNAVAILABLE
 from watchkeeper.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, RateLimited
 
 log = logging.getLogger("watchkeeper.ingest")
@@ -166,6 +167,9 @@ def error_reply(exc: Exception) -> Reply:
         return Reply(exc.status_code, _error(exc.code, exc.message), headers)
     if isinstance(exc, PayloadError):
         return Reply(400, _error("bad_request", exc.message))
+    if isinstance(exc, REFUSED):
+        log.error("ingest: the database refused a value: %s", exc)
+        return Reply(400, _error("bad_request", refused_value_message(exc)))
     if isinstance(exc, (*UNAVAILABLE, DBAPIError)):
         log.error("ingest: database unavailable: %s", exc)
         return Reply(

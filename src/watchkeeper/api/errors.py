@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchkeeper.errors import DomainError, RateLimited
@@ -65,6 +65,18 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
     return error_response(422, "validation_failed", message, details=details)
 
 
+def refused_value_message(exc: Exception) -> str:
+    """What to tell a client whose value the database refused (a DataError).
+
+    A value the database refuses (too long, out of range) is not transient:
+    a retry would be refused again, so the answer is a 400 with the
+    database's own first line, which names the problem.
+    """
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = reason[0] if reason else type(exc).__name__
+    return f"the database refused a value in this request: {detail}"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
@@ -94,6 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "the database is unavailable; nothing was stored, retry later",
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(DataError)
+    async def _db_refused(_request: Request, exc: DataError) -> JSONResponse:
+        return error_response(400, "bad_request", refused_value_message(exc))
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_request: Request, exc: DBAPIError) -> JSONResponse:

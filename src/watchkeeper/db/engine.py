@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.bulk import Pipeline
@@ -43,6 +43,9 @@ CONFLICT: tuple[type[Exception], ...] = (
     psycopg.IntegrityError,
     sqlite3.IntegrityError,
 )
+# What a write raises when the database refuses a value (too long, out of
+# range): not transient, a retry would be refused again.
+REFUSED: tuple[type[Exception], ...] = (DataError, psycopg.DataError, sqlite3.DataError)
 
 _WAKE_FLAG = "watchkeeper_wake"
 _CLAIM_FLAG = "watchkeeper_claim"
