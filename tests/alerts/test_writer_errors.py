@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store, writer
@@ -163,3 +166,99 @@ def test_a_value_the_database_refuses_answers_400_not_retry(
         assert reply.body is not None
         assert str(refused) in reply.body["error"]["message"]
         assert not reply.headers
+
+
+def test_a_deadlock_is_retried_not_answered_503(
+    app: FastAPI, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg files a deadlock (SQLSTATE 40P01) under OperationalError, as it
+    # does a lost connection; only the second is the database being unavailable.
+    real: RealWrite = writer.write_jobs
+    calls: list[int] = []
+
+    def deadlocked(session: Session, jobs: Sequence[IngestJob], ctx: AppContext) -> Any:
+        calls.append(len(jobs))
+        if len(calls) <= 2:
+            reason = psycopg.errors.DeadlockDetected("deadlock detected")
+            raise OperationalError("UPDATE alerts …", {}, reason)
+        return real(session, jobs, ctx)
+
+    monkeypatch.setattr(writer, "write_jobs", deadlocked)
+    jobs = _jobs(app, clock)
+    app.state.ctx.services["ingest"].writer._commit(jobs)
+    assert calls == [2, 1, 1, 1]
+    assert [job.future.result().new_alerts for job in jobs] == [1, 1]
+
+
+def test_concurrent_writers_lock_shared_alerts_in_one_order(
+    app: FastAPI, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two Prometheus replicas send the same alerts in different orders. A writer
+    # that locked them in payload order could deadlock with another that holds
+    # the first and then wants the second; in id order it just waits its turn.
+    ctx = app.state.ctx
+    if not ctx.db.is_postgres:
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    with ctx.db.write() as session:
+        session.add(
+            Integration(name="prom", kind="prometheus", token="prom", created_at=clock.now())
+        )
+    gate: IngestGate = ctx.services["ingest"]
+    integration = gate.integration("prom")
+
+    def send(*instances: str) -> store.IngestResult:
+        body = [{"labels": {"alertname": "Down", "instance": i}} for i in instances]
+        return gate.accept(integration, body, json.dumps(body))
+
+    send("first", "second")
+    with ctx.db.read() as session:
+        first_id, second_id = session.scalars(select(Alert.id).order_by(Alert.id)).all()
+    url = ctx.db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    real: RealWrite = writer.write_jobs
+    attempts: list[int] = []
+
+    def counted(session: Session, jobs: Sequence[IngestJob], ctx: AppContext) -> Any:
+        attempts.append(len(jobs))
+        return real(session, jobs, ctx)
+
+    monkeypatch.setattr(writer, "write_jobs", counted)
+    results: list[store.IngestResult | BaseException] = []
+    with psycopg.connect(url) as other:
+        other.execute("SET lock_timeout = '10s'")
+        other.execute("SELECT 1 FROM alerts WHERE id = %s FOR UPDATE", (first_id,))
+        writer_thread = threading.Thread(
+            target=lambda: results.append(_catch(lambda: send("second", "first")))
+        )
+        writer_thread.start()
+        _wait_for_lock_wait(other, writer_thread)
+        # The writer waits for "first" holding nothing; taking "second" now
+        # must not deadlock (it did when the writer had locked "second" first).
+        other.execute("SELECT 1 FROM alerts WHERE id = %s FOR UPDATE", (second_id,))
+        other.commit()
+        writer_thread.join(timeout=30)
+    (result,) = results
+    assert isinstance(result, store.IngestResult), result
+    assert result.repeated_alerts == 2
+    assert attempts == [1]  # stored at once: no deadlock detected, no retry
+
+
+def _catch(call: Callable[[], store.IngestResult]) -> store.IngestResult | BaseException:
+    try:
+        return call()
+    except BaseException as exc:
+        return exc
+
+
+def _wait_for_lock_wait(conn: psycopg.Connection[Any], thread: threading.Thread) -> None:
+    """Until another backend of this database waits for a row lock."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and thread.is_alive():
+        with psycopg.connect(conn.info.dsn, autocommit=True) as probe:
+            waiting = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()
+        if waiting and waiting[0]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the writer never waited for the locked alert")

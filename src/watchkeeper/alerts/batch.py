@@ -13,7 +13,7 @@ alert identity appears at most once per round, and rounds run in order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -220,6 +220,16 @@ def _lookup_sqlite(session: Session, items: Sequence[_Item]) -> _Found:
     return found
 
 
+def _by_id(params: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Update parameters in alert id order.
+
+    Concurrent writers on PostgreSQL (two server processes, or two
+    Prometheus replicas sending the same alerts) then lock the rows they
+    share in the same order, and wait for each other instead of deadlocking.
+    """
+    return sorted(params, key=lambda p: int(p["b_id"]))
+
+
 def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
     return [values[i : i + SQLITE_CHUNK] for i in range(0, len(values), SQLITE_CHUNK)]
 
@@ -376,7 +386,7 @@ class _Round:
                 annotations=bindparam("b_annotations"),
                 payload_id=bindparam("b_payload"),
             ),
-            [
+            _by_id(
                 {
                     "b_id": open_alerts[(i.integration_id, i.alert.fingerprint)][0],
                     "b_ends_at": i.alert.ends_at,
@@ -384,7 +394,7 @@ class _Round:
                     "b_payload": self.payload_ids[i.job],
                 }
                 for i in items
-            ],
+            ),
         )
         for item in items:
             self.results[item.job].repeated_alerts += 1
@@ -557,13 +567,13 @@ class _Round:
                 last_seen_at=self.now,
                 ends_at=bindparam("b_ends_at"),
             ),
-            [
+            _by_id(
                 {
                     "b_id": open_alerts[(i.integration_id, i.alert.fingerprint)][0],
                     "b_ends_at": i.alert.ends_at or self.now,
                 }
                 for i in items
-            ],
+            ),
         )
         for item in items:
             self.results[item.job].resolved_alerts += 1

@@ -25,7 +25,7 @@ from watchkeeper.alerts.batch import Payload, ingest_many
 from watchkeeper.alerts.models import Integration
 from watchkeeper.alerts.normalized import NormalizedAlert
 from watchkeeper.api.context import AppContext
-from watchkeeper.db.engine import CONFLICT, UNAVAILABLE
+from watchkeeper.db.engine import UNAVAILABLE, is_conflict
 
 log = logging.getLogger("watchkeeper.ingest.writer")
 
@@ -116,18 +116,15 @@ class IngestWriter:
             done: list[tuple[IngestJob, store.IngestResult | None, Exception | None]] = [
                 (job, result, None) for job, result in zip(batch, results, strict=True)
             ]
-        except UNAVAILABLE as exc:
-            # The database is down or locked up: every payload gets the error (503).
-            log.warning("ingest commit failed for %d payloads: %s", len(batch), exc)
-            done = [(job, None, exc) for job in batch]
-        except Exception:
-            # A race with another process (PostgreSQL unique keys) or a payload that
-            # trips a bug: retry one by one so only the culprit fails.
-            done = (
-                [self._write_alone(job) for job in batch]
-                if len(batch) > 1
-                else [self._write_alone(batch[0])]
-            )
+        except Exception as exc:
+            if isinstance(exc, UNAVAILABLE) and not is_conflict(exc):
+                # The database is down or locked up: every payload gets the error (503).
+                log.warning("ingest commit failed for %d payloads: %s", len(batch), exc)
+                done = [(job, None, exc) for job in batch]
+            else:
+                # A race with another writer (a unique key, a deadlock) or a payload
+                # that trips a bug: retry one by one so only the culprit fails.
+                done = [self._write_alone(job) for job in batch]
         for job, result, error in done:
             if error is not None:
                 job.future.set_exception(error)
@@ -143,9 +140,10 @@ class IngestWriter:
             try:
                 with self.ctx.db.write() as session:
                     return job, write_jobs(session, [job], self.ctx)[0], None
-            except CONFLICT as exc:
-                error = exc
             except Exception as exc:
-                log.exception("ingest of one payload failed")
-                return job, None, exc
+                if not is_conflict(exc):
+                    if not isinstance(exc, UNAVAILABLE):
+                        log.exception("ingest of one payload failed")
+                    return job, None, exc
+                error = exc
         return job, None, error

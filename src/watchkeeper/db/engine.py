@@ -43,6 +43,20 @@ CONFLICT: tuple[type[Exception], ...] = (
     psycopg.IntegrityError,
     sqlite3.IntegrityError,
 )
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True when another transaction got in the way and a retry can succeed.
+
+    A unique key taken concurrently, and on PostgreSQL a deadlock or a
+    serialization failure (SQLSTATE class 40, which psycopg files under
+    OperationalError, as it does a lost connection).
+    """
+    cause = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(cause, "sqlstate", None) if isinstance(cause, psycopg.Error) else None
+    return isinstance(exc, CONFLICT) or (sqlstate or "").startswith("40")
+
+
 # What a write raises when the database refuses a value (too long, out of
 # range): not transient, a retry would be refused again.
 REFUSED: tuple[type[Exception], ...] = (DataError, psycopg.DataError, sqlite3.DataError)
