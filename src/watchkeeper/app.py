@@ -90,6 +90,7 @@ def housekeeping_tasks(settings: Settings) -> list[PeriodicTask]:
             "alerts.prune",
             3600,
             partial(housekeeping.prune, retention_days=settings.retention_days),
+            backlog_seconds=1,
         ),
         PeriodicTask("schedules.poll_calendars", 60, calendars.poll_task),
         PeriodicTask("schedules.notices", 60, notices.write_notices),

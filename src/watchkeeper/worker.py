@@ -35,19 +35,34 @@ class PeriodicTask:
     name: str
     interval_seconds: float
     run: Task
+    # For tasks that work in batches: when a run returns BACKLOG (it did a full
+    # batch and more is waiting), the next run comes after this many seconds
+    # instead of the interval. Each batch is its own short transaction, so
+    # ingest waits for the database lock (SQLite) no longer than one batch.
+    backlog_seconds: float | None = None
+
+
+class Backlog(int):
+    """A batch task's count of what it did, when a full batch left more to do."""
 
 
 def run_task_once(ctx: AppContext, task: PeriodicTask) -> bool:
     """Run one task in its own transaction; False when another process holds it."""
+    return _run(ctx, task) is not _HELD
+
+
+_HELD = object()
+
+
+def _run(ctx: AppContext, task: PeriodicTask) -> object:
     with ctx.db.write() as session:
         if ctx.db.is_postgres:
             got = session.execute(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(task.name)}
             ).scalar()
             if not got:
-                return False
-        task.run(session, ctx.clock.now())
-    return True
+                return _HELD
+        return task.run(session, ctx.clock.now())
 
 
 class PeriodicWorker:
@@ -84,11 +99,13 @@ class PeriodicWorker:
                     return
                 if now < due[task.name]:
                     continue
+                interval = task.interval_seconds
                 try:
-                    run_task_once(self.ctx, task)
+                    if isinstance(_run(self.ctx, task), Backlog) and task.backlog_seconds:
+                        interval = task.backlog_seconds
                 except Exception:
                     log.exception("periodic task %s failed", task.name)
-                due[task.name] = time.monotonic() + task.interval_seconds
+                due[task.name] = time.monotonic() + interval
             wait = max(0.05, min(due.values()) - time.monotonic())
             self._wake.wait(timeout=wait)
             self._wake.clear()

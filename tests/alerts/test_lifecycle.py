@@ -6,15 +6,17 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.alerts.conftest import am_alert, am_webhook, groups, ingest_path
 from tests.conftest import Account
 from watchkeeper.alerts import housekeeping
-from watchkeeper.alerts.models import Alert
+from watchkeeper.alerts.models import Alert, OutboxEvent, RawPayload
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
+from watchkeeper.worker import Backlog
 
 
 def _fire(client: TestClient, integration: dict[str, Any], key: str, name: str = "A") -> None:
@@ -234,3 +236,44 @@ def test_filters_and_cursor_pagination(
         == 400
     )
     assert client.get("/api/v1/alert-groups/99999", headers=admin.headers).status_code == 404
+
+
+def test_prune_removes_only_what_is_past_retention_batch_by_batch(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    integration = make_integration("alertmanager")
+    for key, name in (("k1", "A"), ("k2", "B"), ("k3", "C")):
+        _fire(client, integration, key, name)
+    by_title = {g["title"]: g for g in groups(client, admin)}
+    target, source = by_title["A is broken"]["id"], by_title["B is broken"]["id"]
+    assert _act(client, admin, source, "merge", into_id=target).status_code == 200
+    assert _act(client, admin, target, "resolve").status_code == 200  # "C" stays open
+    clock.advance(timedelta(days=31))
+    _fire(client, integration, "k4", "D")
+    young = next(g["id"] for g in groups(client, admin) if g["title"] == "D is broken")
+    assert _act(client, admin, young, "resolve").status_code == 200
+    cutoff = clock.now() - timedelta(days=30)
+    monkeypatch.setattr(housekeeping, "BATCH", 2)
+    runs = []
+    for _ in range(50):
+        with db.write() as session:
+            runs.append(housekeeping.prune(session, clock.now(), retention_days=30))
+        if not isinstance(runs[-1], Backlog):
+            break
+    assert isinstance(runs[0], Backlog)  # more than one batch was waiting
+    assert not isinstance(runs[-1], Backlog)
+    # Old resolved groups went (the merged one and the group it was merged
+    # into), with their alerts; an old open group and a young resolved one stay.
+    assert sorted(g["title"] for g in groups(client, admin)) == ["C is broken", "D is broken"]
+    with db.read() as session:
+        alerts = session.scalars(select(Alert.title).order_by(Alert.title)).all()
+        payload_times = session.scalars(select(RawPayload.received_at)).all()
+        event_times = session.scalars(select(OutboxEvent.at)).all()
+    assert alerts == ["C is broken", "D is broken"]
+    assert payload_times and all(at >= cutoff for at in payload_times)
+    assert event_times and all(at >= cutoff for at in event_times)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, text
+from sqlalchemy import Select, select, text
 
 from watchkeeper.alerts import groups, housekeeping
+from watchkeeper.alerts.models import AlertGroup
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
@@ -32,6 +33,13 @@ def test_the_auto_resolve_sweep_skips_resolved_groups_by_index(
         else "(integration_id=? AND open_key>?)"
     )
     assert any(probe in line for line in plan), plan
+
+
+def test_deleting_a_group_finds_the_groups_merged_into_it_by_index(db: Database) -> None:
+    # The foreign key's check when a group is deleted (the retention prune) is
+    # this lookup; without an index it scanned every group per deleted row.
+    plan = _plan(db, select(AlertGroup.id).where(AlertGroup.merged_into_id == 5))
+    assert any("ix_alert_groups_merged_into_id" in line for line in plan), plan
 
 
 def _plan(db: Database, query: Select[object]) -> list[str]:

@@ -11,6 +11,7 @@ from watchkeeper.alerts import groups, store
 from watchkeeper.alerts import integrations as svc
 from watchkeeper.alerts.models import Alert, AlertGroup, Integration, OutboxEvent, RawPayload
 from watchkeeper.alerts.store import Actor
+from watchkeeper.worker import Backlog
 
 BATCH = 5000
 # Kinds whose senders express "still firing" by re-sending with a fresh endsAt
@@ -90,12 +91,20 @@ def auto_resolve(session: Session, now: datetime) -> int:
 
 
 def prune(session: Session, now: datetime, *, retention_days: int) -> int:
-    """Delete raw payloads and resolved groups older than the retention, in batches."""
+    """Delete raw payloads, resolved groups and outbox events older than the retention.
+
+    At most BATCH of each per run. A run that filled a batch returns a
+    Backlog, and the worker runs it again a second later instead of in an
+    hour: a busy installation receives far more than BATCH payloads an hour.
+    """
     cutoff = now - timedelta(days=retention_days)
     old_payloads = select(RawPayload.id).where(RawPayload.received_at < cutoff).limit(BATCH)
-    removed = session.execute(
-        delete(RawPayload).where(RawPayload.id.in_(old_payloads.scalar_subquery()))
-    ).rowcount  # type: ignore[attr-defined]
+    payloads = int(
+        session.execute(
+            delete(RawPayload).where(RawPayload.id.in_(old_payloads.scalar_subquery()))
+        ).rowcount  # type: ignore[attr-defined]
+        or 0
+    )
     old_groups = session.scalars(
         select(AlertGroup.id)
         .where(AlertGroup.status == "resolved", AlertGroup.resolved_at < cutoff)
@@ -110,6 +119,15 @@ def prune(session: Session, now: datetime, *, retention_days: int) -> int:
         )
         session.execute(delete(Alert).where(Alert.group_id.in_(old_groups)))
         session.execute(delete(AlertGroup).where(AlertGroup.id.in_(old_groups)))
-    old_events = select(OutboxEvent.id).where(OutboxEvent.at < cutoff).limit(BATCH)
-    session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(old_events.scalar_subquery())))
-    return int(removed or 0) + len(old_groups)
+    # The oldest events by id (their times rise with their ids), then those past
+    # the cutoff: bounded by the primary key. "at < cutoff" alone has no index
+    # and read the whole outbox once little of it was old (93 ms at 1.7 million).
+    oldest = session.execute(
+        select(OutboxEvent.id, OutboxEvent.at).order_by(OutboxEvent.id).limit(BATCH)
+    ).all()
+    old_events = [event_id for event_id, at in oldest if at < cutoff]
+    if old_events:
+        session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(old_events)))
+    done = payloads + len(old_groups) + len(old_events)
+    full = BATCH in (payloads, len(old_groups), len(old_events))
+    return Backlog(done) if full else done

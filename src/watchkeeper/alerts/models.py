@@ -47,6 +47,10 @@ class RawPayload(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+# The rows ix_alert_groups_merged_into_id holds.
+MERGED = "merged_into_id IS NOT NULL"
+
+
 class AlertGroup(Base):
     __tablename__ = "alert_groups"
     __table_args__ = (
@@ -55,6 +59,15 @@ class AlertGroup(Base):
         # and any number of closed ones, on SQLite and PostgreSQL alike.
         UniqueConstraint("integration_id", "open_key", name="uq_alert_groups_open_key"),
         Index("ix_alert_groups_status_id", "status", "id"),
+        # Deleting a group checks the groups merged into it (the foreign key below).
+        # Unindexed, that check was a scan of every group per deleted row: pruning
+        # 5,000 groups took 10 minutes at 400,000. Few groups are ever merged.
+        Index(
+            "ix_alert_groups_merged_into_id",
+            "merged_into_id",
+            postgresql_where=text(MERGED),
+            sqlite_where=text(MERGED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

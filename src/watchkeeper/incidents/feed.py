@@ -122,7 +122,11 @@ def _write_entries(session: Session, pairs: list[tuple[OutboxEvent, int]]) -> in
     seen = set(
         session.execute(
             select(TimelineEntry.incident_id, TimelineEntry.source_event_id).where(
-                TimelineEntry.source_event_id.in_({e.id for e, _ in pairs})
+                # The incidents bound the unique (incident, source event) index to
+                # their own entries; by event alone it read every incident's (the
+                # timeline is never pruned): 35 ms at 600,000 entries, every 3 s.
+                TimelineEntry.incident_id.in_({i for _, i in pairs}),
+                TimelineEntry.source_event_id.in_({e.id for e, _ in pairs}),
             )
         ).all()
     )
