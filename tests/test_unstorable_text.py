@@ -1,4 +1,4 @@
-"""Text no database can store (NUL, lone surrogates) gets the same 400 on both databases."""
+"""Text and numbers no database can store get a 4xx that says so, never a 500."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from watchkeeper.api.text_guard import (
     form_problem,
     json_problem,
 )
+from watchkeeper.db.engine import Database
 
 
 def _post_raw(client: TestClient, admin: Account, path: str, raw: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -120,3 +121,40 @@ def test_a_value_the_database_refuses_is_a_400_naming_it(
     assert response.json()["error"]["message"] == (
         'the database refused a value in this request: integer out of range for "id"'
     )
+
+
+def test_an_id_no_table_could_hold_is_a_404(client: TestClient, admin: Account) -> None:
+    # Beyond 32 bits PostgreSQL answered "integer out of range" (400), and
+    # beyond 64 bits SQLite could not bind it at all (OverflowError, a 500).
+    for huge in (str(2**31), "9" * 25):
+        for path in (f"/api/v1/teams/{huge}", f"/api/v1/alert-groups/{huge}", f"/incidents/{huge}"):
+            response = client.get(path, headers=admin.headers)
+            assert response.status_code == 404, (path, response.text)
+            assert huge in response.text  # the UI's page or the API's JSON error
+    # The largest id is looked up as usual: there is no such team.
+    response = client.get(f"/api/v1/teams/{2**31 - 1}", headers=admin.headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == f"team {2**31 - 1} does not exist"
+
+
+def test_a_number_beyond_64_bits_elsewhere_is_never_a_500(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    for number in (str(2**31), "9" * 25):
+        response = client.get(f"/api/v1/audit-log?before_id={number}", headers=admin.headers)
+        if db.is_sqlite and len(number) < 19:  # SQLite's INTEGER has 64 bits
+            assert response.status_code == 200, response.text
+            continue
+        assert response.status_code == 400, response.text
+        assert "out of range" in response.json()["error"]["message"]
+
+
+def test_rules_for_a_user_who_does_not_exist_are_a_404(client: TestClient, admin: Account) -> None:
+    # Was a foreign key failure at commit: a 500 on both databases.
+    response = client.put(
+        "/api/v1/users/0/notification-rules/default",
+        json={"steps": [{"kind": "wait", "wait_minutes": 1}]},
+        headers=admin.headers,
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "user 0 does not exist"

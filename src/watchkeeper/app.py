@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from watchkeeper.alerts.fastpath import IngestFastPath
 from watchkeeper.alerts.ingest import IngestGate
 from watchkeeper.alerts.ingest import router as ingest_router
 from watchkeeper.api.context import AppContext
+from watchkeeper.api.deps import ids_in_range
 from watchkeeper.api.errors import install_error_handlers
 from watchkeeper.api.observability import RequestObserver, configure_logging
 from watchkeeper.api.text_guard import UnstorableTextGuard
@@ -148,6 +149,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(ids_in_range)],
     )
     app.state.ctx = ctx
     app.state.lifecycles = lifecycles

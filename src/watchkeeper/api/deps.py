@@ -11,11 +11,27 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
-from watchkeeper.errors import Forbidden, Unauthorized
+from watchkeeper.errors import Forbidden, NotFound, Unauthorized
 from watchkeeper.identity import service as identity
 from watchkeeper.identity.principal import Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Ids are INTEGER columns: 32 bits on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """404 for a path id no table could hold (every route's ``*_id`` parameter).
+
+    Past 32 bits PostgreSQL refused the value ("integer out of range", a 400)
+    and past 64 bits SQLite could not even bind it (OverflowError, a 500);
+    either way there is no such object, on both databases alike.
+    """
+    for name, value in request.path_params.items():
+        digits = isinstance(value, str) and value.isascii() and value.isdigit()
+        if digits and name.endswith("_id") and int(value) > MAX_ID:
+            raise NotFound(f"no object has {name} {value}: ids are at most {MAX_ID}")
+
 
 # The only writes a viewer may make: about themselves (tokens, profile, contact
 # methods, rules, feeds), swaps and subscriptions of their own, and what-if

@@ -16,6 +16,9 @@ from watchkeeper.errors import DomainError, RateLimited
 
 log = logging.getLogger("watchkeeper.errors")
 
+# The largest integer either database stores (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_INTEGER = 2**63 - 1
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -105,6 +108,16 @@ def install_error_handlers(app: FastAPI) -> None:
             "unavailable",
             "the database is unavailable; nothing was stored, retry later",
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _too_large(_request: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite binds integers up to 64 bits; a bigger one can only come from
+        # the request (a query parameter or a body field).
+        return error_response(
+            400,
+            "bad_request",
+            f"a number in this request is out of range (at most {MAX_INTEGER}): {exc}",
         )
 
     @app.exception_handler(DataError)

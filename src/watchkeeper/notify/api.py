@@ -314,6 +314,8 @@ def put_rules(
     now: NowDep,
 ) -> dict[str, Any]:
     _check_user(principal, user_id)
+    if session.get(User, user_id) is None:
+        raise NotFound(f"user {user_id} does not exist")
     for index, step in enumerate(body.steps):
         if step.kind == "notify":
             if step.contact_method_id is None:
