@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.alerts.conftest import groups, ingest_path
 from tests.conftest import Account
 from watchkeeper.alerts import housekeeping
-from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.models import Alert, Integration
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
@@ -267,3 +268,36 @@ def test_send_test_alert(
     assert response.status_code == 202
     [group] = groups(client, admin)
     assert group["title"].startswith("Test alert from")
+
+
+def test_expiry_moves_group_counters_only_for_alerts_still_firing(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sweep moves counters by what it resolved instead of recounting every
+    # alert of the group. An alert resolved by someone else after the sweep
+    # read it (another process, on PostgreSQL) must not be counted twice.
+    integration = make_integration("prometheus")
+    path = ingest_path(integration) + "/api/v2/alerts"
+    batch = [prom_alert("Down", timedelta(minutes=4), clock, instance=i) for i in "abc"]
+    assert client.post(path, json=batch).status_code == 200
+    # "a" resolves on its own (endsAt in the past), before the sweep.
+    gone = prom_alert("Down", -timedelta(seconds=1), clock, instance="a")
+    assert client.post(path, json=[gone]).status_code == 200
+    (group,) = groups(client, admin)
+    assert (group["alerts_count"], group["firing_count"]) == (3, 2)
+
+    # The sweep's read races with that resolve: it still lists "a".
+    def stale(now: datetime) -> Any:  # every alert past its endsAt, resolved or not
+        return select(Alert.id, Alert.group_id).where(Alert.ends_at <= now)
+
+    monkeypatch.setattr(housekeeping, "expiring", stale)
+    clock.advance(timedelta(minutes=5))
+    with db.write() as session:
+        assert housekeeping.expire_alerts(session, clock.now()) == 2  # "b" and "c" only
+    (group,) = groups(client, admin)
+    assert (group["status"], group["alerts_count"], group["firing_count"]) == ("resolved", 3, 0)

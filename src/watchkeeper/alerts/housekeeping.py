@@ -41,18 +41,21 @@ def expire_alerts(session: Session, now: datetime) -> int:
     rows = session.execute(expiring(now)).all()
     if not rows:
         return 0
-    session.execute(
+    # Only alerts still firing: on PostgreSQL a concurrent resolve may have won.
+    # The groups' counters then move by what changed, as ingest moves them; a
+    # recount read every alert a group ever had (16 ms at 20,000, every 5 s).
+    resolved = session.scalars(
         update(Alert)
-        .where(Alert.id.in_([r[0] for r in rows]))
+        .where(Alert.id.in_(sorted(r[0] for r in rows)), Alert.status == "firing")
         .values(status="resolved", open_fingerprint=None, resolved_at=now)
-    )
-    store.refresh_groups(
-        session,
-        group_ids=sorted({r[1] for r in rows}),
-        actor=Actor("system", "endsAt passed"),
-        now=now,
-    )
-    return len(rows)
+        .returning(Alert.group_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    deltas: dict[int, list[int]] = {}
+    for group_id in resolved:
+        deltas.setdefault(group_id, [0, 0, 0])[1] -= 1
+    store.apply_deltas(session, deltas=deltas, actor=Actor("system", "endsAt passed"), now=now)
+    return len(resolved)
 
 
 def check_heartbeats(session: Session, now: datetime) -> int:
