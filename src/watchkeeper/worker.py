@@ -35,7 +35,7 @@ class PeriodicTask:
     name: str
     interval_seconds: float
     run: Task
-    # For tasks that work in batches: when a run returns BACKLOG (it did a full
+    # For tasks that work in batches: when a run returns a Backlog (it did a full
     # batch and more is waiting), the next run comes after this many seconds
     # instead of the interval. Each batch is its own short transaction, so
     # ingest waits for the database lock (SQLite) no longer than one batch.

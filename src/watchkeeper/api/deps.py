@@ -11,13 +11,12 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from watchkeeper.api.context import AppContext
+from watchkeeper.db.base import MAX_ID
 from watchkeeper.errors import Forbidden, NotFound, Unauthorized
 from watchkeeper.identity import service as identity
 from watchkeeper.identity.principal import Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Ids are INTEGER columns: 32 bits on PostgreSQL.
-MAX_ID = 2**31 - 1
 
 
 def ids_in_range(request: Request) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from watchkeeper.db.engine import REFUSED
 from watchkeeper.errors import DomainError, RateLimited
 
 log = logging.getLogger("watchkeeper.errors")
@@ -120,9 +121,11 @@ def install_error_handlers(app: FastAPI) -> None:
             f"a number in this request is out of range (at most {MAX_INTEGER}): {exc}",
         )
 
-    @app.exception_handler(DataError)
-    async def _db_refused(_request: Request, exc: DataError) -> JSONResponse:
+    async def _db_refused(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, "bad_request", refused_value_message(exc))
+
+    for refused in REFUSED:  # through SQLAlchemy or straight from the driver
+        app.add_exception_handler(refused, _db_refused)
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_request: Request, exc: DBAPIError) -> JSONResponse:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Prefixes of the routes that take alerts (see alerts.ingest).
@@ -75,12 +76,12 @@ class UnstorableTextGuard:
         if problem is None and "\x00" in scope["path"]:
             problem = NUL_MESSAGE
         if problem is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
-            content_type = _header(scope, b"content-type")
+            content_type = Headers(scope=scope).get("content-type", "").lower()
             check = (
                 json_problem
-                if b"json" in content_type
+                if "json" in content_type
                 else form_problem
-                if b"x-www-form-urlencoded" in content_type
+                if "x-www-form-urlencoded" in content_type
                 else None
             )
             if check is not None:
@@ -106,13 +107,6 @@ async def _answer(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope: Scope, name: bytes) -> bytes:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).lower()
-    return b""
 
 
 async def _read_body(receive: Receive) -> list[Message]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import GroupRow, Integration, OutboxCursor
+from watchkeeper.db.base import MAX_ID  # outbox ids are INTEGER too
 from watchkeeper.escalation import notices, runner
 from watchkeeper.escalation.models import EscalationChain, Route
 from watchkeeper.notify import dispatch, outgoing
@@ -26,7 +27,6 @@ BATCH = 2000
 # An id missing from the outbox is either a transaction still committing (wait
 # for it) or one that rolled back (skip it); after this long we assume the latter.
 GAP_PATIENCE = timedelta(seconds=5)
-MAX_ID = 2**31 - 1  # outbox ids are INTEGER
 
 START_TOPICS = ("group.created", "group.reopened", "group.unresolved")
 HANDLED = frozenset(
