@@ -217,3 +217,61 @@ def test_small_pipelined_inserts_refuse_what_a_plain_insert_refuses(db: Database
     pipeline.insert(bulk, [(at, "x" * 65, 1, {})])
     with pytest.raises(psycopg.DataError, match="too long"), db.write() as session:
         pipeline.run(session)
+
+
+def test_several_rows_in_one_pipelined_statement_store_what_sqlalchemy_stores(
+    db: Database,
+) -> None:
+    # Two to PIPELINE_MAX_ROWS rows travel as one statement on PostgreSQL (the
+    # rows as one JSON document); every kind of JSON value must come out as a
+    # plain INSERT stores it, JSON null included, and text that looks like JSON
+    # or SQL must stay text.
+    at = datetime(2026, 1, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=-3)))
+    values: list[object] = ["text", 7, 2.5, True, None, [1, "a", None], {"n": {"m": [{}]}}, "null"]
+    rows = [(at, f"{n}-null" if n % 2 else "NULL", n, v) for n, v in enumerate(values)]
+    pipeline = Pipeline()
+    with db.write() as session:
+        session.execute(
+            insert(OUTBOX),
+            [{"at": a, "topic": "s" + t, "group_id": g, "payload": p} for a, t, g, p in rows],
+        )
+        pipeline.insert(BulkInsert(OUTBOX, COLUMNS), [(a, "j" + t, g, p) for a, t, g, p in rows])
+        pipeline.run(session)
+    assert stored(db, "j") == stored(db, "s")
+    with db.read() as session:
+        payloads = session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.topic.like("j%")).order_by(OutboxEvent.id)
+        ).all()
+    assert payloads == values
+
+
+def test_several_rows_orjson_refuses_are_still_stored(db: Database) -> None:
+    # An integer beyond 64 bits or a lone surrogate cannot go in the JSON
+    # document: those rows go one statement each, and store the same.
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(at, "o1", 1, {"big": 2**70}), (at, "o2", 2, {"s": "a\ud800"}), (at, "o3", 3, {})]
+    pipeline = Pipeline()
+    with db.write() as session:
+        pipeline.insert(BulkInsert(OUTBOX, COLUMNS), rows)
+        pipeline.run(session)
+    with db.read() as session:
+        payloads = session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.topic.like("o%")).order_by(OutboxEvent.id)
+        ).all()
+    assert payloads == [{"big": 2**70}, {"s": "a?"}, {}]
+
+
+def test_several_pipelined_rows_refuse_naive_times_and_overlong_text(db: Database) -> None:
+    bulk = BulkInsert(OUTBOX, COLUMNS)
+    aware = datetime(2026, 1, 1, tzinfo=UTC)
+    pipeline = Pipeline()
+    pipeline.insert(bulk, [(aware, "ok", 1, {}), (datetime(2026, 1, 1), "naive", 2, {})])
+    with pytest.raises(ValueError, match="naive"), db.write() as session:
+        pipeline.run(session)
+    if not db.is_postgres:
+        return  # SQLite does not enforce VARCHAR lengths at all
+    pipeline = Pipeline()
+    pipeline.insert(bulk, [(aware, "ok", 1, {}), (aware, "x" * 65, 2, {})])
+    with pytest.raises(psycopg.DataError, match="too long"), db.write() as session:
+        pipeline.run(session)
+    assert stored(db, "ok") == []
