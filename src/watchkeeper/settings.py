@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     ingest_max_body_bytes: int = 1024 * 1024
     ingest_rate_limit_per_minute: int = 60000
+    # Writer threads per process committing accepted payloads; unset: two on
+    # PostgreSQL (one fills a transaction while the other waits for its
+    # commit), one on SQLite (which has one write lock, so a second only waits).
+    ingest_writers: int | None = Field(default=None, ge=1, le=16)
     retention_days: int = 30
     run_engine: bool = True
     # Provider settings shared by every contact method of a type, as JSON, e.g.

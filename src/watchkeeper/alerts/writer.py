@@ -1,11 +1,19 @@
-"""Group commit for ingest: one writer thread commits many requests per transaction.
+"""Group commit for ingest: writer threads commit many requests per transaction.
 
 Every accepted payload must be committed before its sender hears 2xx, and a
 commit is the expensive part (an fsync on PostgreSQL, the single write lock
-on SQLite). Concurrent requests therefore hand their parsed alerts to one
-writer thread per process, which drains the queue, stores every waiting
-payload in one transaction (each in its own savepoint, so one bad payload
-cannot sink the others), commits once, and only then answers them all.
+on SQLite). Concurrent requests therefore hand their parsed alerts to the
+process's writer threads; a writer drains the queue, stores every waiting
+payload in one transaction, commits once, and only then answers them all
+(a payload that fails is retried alone, so one bad payload cannot sink the
+others).
+
+SQLite gets one writer: it has one write lock. PostgreSQL gets two by
+default (``ingest_writers``): a commit there spends most of its time waiting
+for the server, and while one writer waits the other stores the requests
+that arrived meanwhile, on its own connection. They can touch the same rows
+(the same alert sent twice, counters of a shared group); they lock them in
+id order and retry a payload alone on a conflict, as separate processes do.
 """
 
 from __future__ import annotations
@@ -60,27 +68,39 @@ def write_jobs(
     return results
 
 
+def writer_count(ctx: AppContext) -> int:
+    """How many writer threads this process runs (see the module's docstring)."""
+    if ctx.db.is_sqlite:
+        return 1
+    return ctx.settings.ingest_writers or 2
+
+
 class IngestWriter:
-    """The per-process writer thread; ``write`` falls back to inline when it is not running."""
+    """The per-process writer threads; ``submit`` writes inline when none runs."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._queue: queue.Queue[IngestJob | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="watchkeeper-ingest", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"watchkeeper-ingest-{n}", daemon=True)
+            for n in range(writer_count(self.ctx))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        for _thread in self._threads:
+            self._queue.put(None)  # one each: a writer stops at the first it takes
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     def submit(self, job: IngestJob) -> Future[store.IngestResult]:
         """Queue a job for the writer thread (or write it now when there is none)."""
