@@ -57,6 +57,63 @@ def test_prometheus_groups_by_alertname_and_expires(
     assert {g["resolved_by"] for g in groups(client, admin)} == {"endsAt passed"}
 
 
+def test_prometheus_alert_without_ends_at_resolves_after_resolve_timeout(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+) -> None:
+    # As Alertmanager: no endsAt means "resolve unless re-sent within resolve_timeout".
+    integration = make_integration("prometheus")
+    path = ingest_path(integration) + "/api/v2/alerts"
+    alert = {"labels": {"alertname": "ManualAlert", "instance": "a"}}
+    assert client.post(path, json=[alert]).status_code == 200
+
+    def ends_at() -> datetime | None:
+        with db.read() as session:
+            return session.scalars(select(Alert.ends_at)).one()
+
+    assert ends_at() == clock.now() + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=4))
+    client.post(path, json=[alert])  # re-sent: the timeout starts again
+    assert ends_at() == clock.now() + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=4))
+    with db.write() as session:
+        assert housekeeping.expire_alerts(session, clock.now()) == 0
+    clock.advance(timedelta(minutes=2))
+    with db.write() as session:
+        assert housekeeping.expire_alerts(session, clock.now()) == 1
+    assert [g["resolved_by"] for g in groups(client, admin)] == ["endsAt passed"]
+
+
+def test_prometheus_resolve_timeout_is_an_option(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    clock: FixedClock,
+    db: Database,
+) -> None:
+    never = make_integration("prometheus", name="never", options={"resolve_timeout_minutes": 0})
+    hourly = make_integration("prometheus", name="hourly", options={"resolve_timeout_minutes": 60})
+    for integration in (never, hourly):
+        path = ingest_path(integration) + "/api/v2/alerts"
+        client.post(path, json=[{"labels": {"alertname": integration["name"]}}])
+    with db.read() as session:
+        rows = session.execute(select(Alert.title, Alert.ends_at).order_by(Alert.id)).all()
+    assert [tuple(r) for r in rows] == [
+        (never["name"], None),
+        (hourly["name"], clock.now() + timedelta(hours=1)),
+    ]
+    response = client.post(
+        "/api/v1/integrations",
+        headers=admin.headers,
+        json={"name": "bad", "kind": "prometheus", "options": {"resolve_timeout_minutes": -1}},
+    )
+    assert response.status_code == 422
+    assert "resolve_timeout_minutes" in response.text
+
+
 def test_prometheus_custom_group_by(
     client: TestClient,
     admin: Account,

@@ -28,6 +28,15 @@ class IntegrationOptions(BaseModel):
     group_by: list[str] | None = Field(
         default=None, description="prometheus kind: label names that form the group key"
     )
+    resolve_timeout_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=10080,
+        description=(
+            "prometheus kind: an alert sent without endsAt resolves after this many minutes "
+            "unless re-sent, as Alertmanager's resolve_timeout (default 5; 0: never)"
+        ),
+    )
     reopen_within_minutes: int | None = Field(
         default=None, ge=1, le=10080, description="reopen a resolved group on a new alert"
     )

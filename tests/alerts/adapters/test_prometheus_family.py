@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -104,14 +104,23 @@ def test_prometheus_identity_is_the_label_set() -> None:
     assert alerts[0].fingerprint == alerts[2].fingerprint != alerts[1].fingerprint
 
 
-def test_prometheus_missing_times_mean_firing_since_now() -> None:
+def test_prometheus_missing_times_mean_firing_since_now_for_the_resolve_timeout() -> None:
     alerts = parse_payload(
         "prometheus", [{"labels": {"alertname": "Up"}}], templates=DEFAULTS, now=NOW
     ).alerts
     assert alerts[0].action == "fire"
     assert alerts[0].starts_at == NOW
-    assert alerts[0].ends_at is None
+    assert alerts[0].ends_at == NOW + timedelta(minutes=5)  # Alertmanager's resolve_timeout
     assert alerts[0].title == "Up"
+    for bad in (-1, "5", 1.5, True):
+        with pytest.raises(ValueError, match="resolve_timeout_minutes"):
+            parse_payload(
+                "prometheus",
+                [{"labels": {"alertname": "Up"}}],
+                templates=DEFAULTS,
+                now=NOW,
+                options={"resolve_timeout_minutes": bad},
+            )
 
 
 def test_prometheus_group_by_option() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from watchkeeper.alerts.normalized import Link, NormalizedAlert, PayloadError
 
 Parsed = list[tuple[NormalizedAlert, object]]
 DEFAULT_GROUP_BY: tuple[str, ...] = ("alertname",)
+DEFAULT_RESOLVE_TIMEOUT_MINUTES = 5  # Alertmanager's global resolve_timeout
 _NO_LINKS: tuple[Link, ...] = ()
 
 
@@ -78,8 +79,19 @@ def group_by_option(options: Mapping[str, object]) -> tuple[str, ...] | None:
     return names
 
 
+def resolve_timeout_option(options: Mapping[str, object]) -> timedelta | None:
+    """options["resolve_timeout_minutes"] (default 5, as Alertmanager); 0 means never."""
+    value = options.get("resolve_timeout_minutes", DEFAULT_RESOLVE_TIMEOUT_MINUTES)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("options['resolve_timeout_minutes'] must be a whole number of minutes")
+    return timedelta(minutes=value) if value else None
+
+
 def _postable_alert(
-    item: object, now: datetime, group_by: tuple[str, ...] | None
+    item: object,
+    now: datetime,
+    group_by: tuple[str, ...] | None,
+    resolve_timeout: timedelta | None,
 ) -> NormalizedAlert:
     if not isinstance(item, dict):
         raise PayloadError("must be an object with 'labels'")
@@ -93,6 +105,9 @@ def _postable_alert(
     ends_at = parse_time(item.get("endsAt"), "endsAt", strict=True)
     if starts_at is not None and ends_at is not None and ends_at < starts_at:
         raise PayloadError("'endsAt' is before 'startsAt'")
+    if ends_at is None and resolve_timeout is not None:
+        # As Alertmanager: an alert sent without endsAt resolves unless re-sent in time.
+        ends_at = now + resolve_timeout
     fingerprint = labels_fingerprint(labels)
     if group_by is None:
         group_key = fingerprint
@@ -119,6 +134,8 @@ def parse_prometheus(payload: object, now: datetime, options: Mapping[str, objec
 
     Identity is the label set. An alert whose `endsAt` has passed is resolved.
     options["group_by"]: label names forming the group key (default alertname).
+    options["resolve_timeout_minutes"]: the endsAt of an alert sent without one
+    is this far from now (Alertmanager's resolve_timeout, default 5; 0: none).
     """
     if not isinstance(payload, list):
         raise PayloadError(
@@ -126,10 +143,11 @@ def parse_prometheus(payload: object, now: datetime, options: Mapping[str, objec
             "as Prometheus posts to /api/v2/alerts"
         )
     group_by = group_by_option(options)
+    resolve_timeout = resolve_timeout_option(options)
     parsed: Parsed = []
     for index, item in enumerate(payload):
         try:
-            parsed.append((_postable_alert(item, now, group_by), item))
+            parsed.append((_postable_alert(item, now, group_by, resolve_timeout), item))
         except PayloadError as exc:
             raise PayloadError(f"alerts[{index}]: {exc}") from None
     return parsed
