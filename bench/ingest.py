@@ -1,7 +1,7 @@
 """Ingest throughput and latency against a live server, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--seconds 10]
-        [--workers N] [--million] [--no-alertmanager]
+        [--workers 1,2] [--million] [--no-alertmanager]
 
 Starts `watchkeeper serve` (and Debian's prometheus-alertmanager for the
 reference figure) on 127.0.0.1, then drives them with wrk from this machine:
@@ -9,7 +9,9 @@ reference figure) on 127.0.0.1, then drives them with wrk from this machine:
 - PagerDuty /v2/enqueue single events, 8 connections (throughput), then a
   run sent on a fixed schedule of 500 events/s for latency percentiles;
 - with --million: 1,000,000 alerts through, printing the server's RSS as it goes.
-On PostgreSQL the server runs with `--workers N` (default 2, one per core).
+On PostgreSQL the server runs once per `--workers` count given (default 1,2:
+one process, then one per core), each on a fresh database; which suits which
+load is in docs/integrations.md.
 Every figure counts only 2xx answers; each 2xx means the alerts were committed.
 """
 
@@ -252,7 +254,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--million", action="store_true")
     parser.add_argument(
-        "--workers", type=int, default=2, help="server processes on PostgreSQL (default 2)"
+        "--workers",
+        default="1,2",
+        help="server processes on PostgreSQL, a run for each (default 1,2)",
     )
     parser.add_argument("--no-alertmanager", action="store_true")
     args = parser.parse_args()
@@ -270,8 +274,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench_db("SQLite", f"sqlite:///{tmp}/bench.db", args, am_rps, 1)
     if args.db in ("postgres", "both"):
-        with postgres_database("wk_bench") as url:
-            bench_db("PostgreSQL", url, args, am_rps, args.workers)
+        for workers in (int(n) for n in args.workers.split(",")):
+            with postgres_database("wk_bench") as url:
+                bench_db("PostgreSQL", url, args, am_rps, workers)
     print(describe("after"))
 
 
