@@ -1,0 +1,74 @@
+"""Ingest's PostgreSQL lookups are prepared; their generic plans must stay index probes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from watchkeeper.alerts.batch import _OPEN_ALERTS_PG, _OPEN_GROUPS_PG
+from watchkeeper.db.engine import Database
+
+
+@pytest.mark.parametrize(
+    ("query", "probe"),
+    [
+        (_OPEN_ALERTS_PG, "(integration_id = $2) AND ((open_fingerprint)::text = f.fp)"),
+        (_OPEN_GROUPS_PG, "(integration_id = $2) AND ((open_key)::text = k.key)"),
+    ],
+)
+def test_generic_plans_probe_the_open_key_index_on_young_and_grown_tables(
+    db: Database, query: str, probe: str
+) -> None:
+    # A prepared statement runs on a generic plan after five executions. A plan
+    # costed without the key values must still probe the unique index once per
+    # key, on a table never analyzed and on one analyzed with history in it.
+    if not db.is_postgres:
+        pytest.skip("SQLite has no prepared generic plans to check")
+    url = db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(url) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute("PREPARE lookup AS " + query.replace("%s", "$1", 1).replace("%s", "$2", 1))
+        # The key itself bounds the index range: not a walk over every
+        # alert of the integration filtered afterwards.
+        assert f"Index Cond: ({probe})" in _plan(conn)
+        _grow(conn)
+        assert f"Index Cond: ({probe})" in _plan(conn)
+        conn.rollback()
+
+
+def _plan(conn: psycopg.Connection[tuple[object, ...]]) -> str:
+    rows = conn.execute("EXPLAIN EXECUTE lookup(ARRAY['a', 'b']::text[], 1)").fetchall()
+    plan = "\n".join(str(row[0]) for row in rows)
+    assert "Seq Scan" not in plan, plan
+    return plan
+
+
+def _grow(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """An integration with 5,000 groups and 50,000 alerts, resolved ones among them; analyzed."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    (iid,) = conn.execute(
+        "INSERT INTO integrations (name, kind, token, templates, options, maintenance, "
+        "template_errors, heartbeat_expired, created_at) "
+        "VALUES ('plan', 'pagerduty', 'plan', '{}', '{}', false, '[]', false, %s) RETURNING id",
+        (now,),
+    ).fetchone() or (None,)
+    conn.execute(
+        "INSERT INTO alert_groups (integration_id, group_key, open_key, status, title, message, "
+        "severity, labels, links, alerts_count, firing_count, maintenance, created_at, "
+        "updated_at, last_alert_at) SELECT %s, 'k' || g, CASE WHEN g %% 2 = 0 THEN 'k' || g END, "
+        "'firing', 't', '', 'critical', '{}', '[]', 1, 1, false, %s, %s, %s "
+        "FROM generate_series(1, 5000) g",
+        (iid, now, now, now),
+    )
+    conn.execute(
+        "INSERT INTO alerts (group_id, integration_id, fingerprint, open_fingerprint, status, "
+        "title, message, severity, labels, annotations, links, first_seen_at, last_seen_at, "
+        "repeat_count) SELECT (SELECT min(id) FROM alert_groups), %s, md5(g::text), "
+        "CASE WHEN g %% 2 = 0 THEN md5(g::text) END, 'firing', 't', '', 'critical', '{}', '{}', "
+        "'[]', %s, %s, 0 FROM generate_series(1, 50000) g",
+        (iid, now, now),
+    )
+    conn.execute("ANALYZE alerts")
+    conn.execute("ANALYZE alert_groups")
