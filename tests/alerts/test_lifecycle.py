@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.alerts.conftest import am_alert, am_webhook, groups, ingest_path
 from tests.conftest import Account
 from watchkeeper.alerts import housekeeping
-from watchkeeper.alerts.models import Alert, OutboxEvent, RawPayload
+from watchkeeper.alerts.models import Alert, AlertGroup, OutboxEvent, RawPayload
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 from watchkeeper.worker import Backlog
@@ -132,6 +132,38 @@ def test_deleting_an_integration_deletes_its_alerts_even_merged_elsewhere(
         left = session.execute(select(Alert.integration_id, Alert.title)).all()
     assert [tuple(row) for row in left] == [(kept["id"], "A is broken")]
     assert [g["title"] for g in groups(client, admin)] == ["A is broken"]
+
+
+def test_deleting_an_integration_deletes_the_alerts_its_groups_absorbed(
+    client: TestClient,
+    admin: Account,
+    db: Database,
+    make_integration: Callable[..., dict[str, Any]],
+) -> None:
+    # Alerts have no foreign key to their group (ingest speed): deleting the
+    # integration must delete what its groups hold, another integration's
+    # alerts merged into them included, and leave no alert without a group.
+    kept = make_integration("alertmanager", name="kept")
+    gone = make_integration("alertmanager", name="gone")
+    _fire(client, kept, "k1", "A")
+    _fire(client, kept, "k2", "B")
+    _fire(client, gone, "k3", "C")
+    by_title = {g["title"]: g for g in groups(client, admin)}
+    merged = _act(
+        client, admin, by_title["B is broken"]["id"], "merge", into_id=by_title["C is broken"]["id"]
+    )
+    assert merged.status_code == 200
+    response = client.delete(f"/api/v1/integrations/{gone['id']}", headers=admin.headers)
+    assert response.status_code == 204
+    with db.read() as session:
+        left = session.execute(select(Alert.title)).scalars().all()
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.group_id.not_in(select(AlertGroup.id)))
+        )
+    assert left == ["A is broken"]
+    assert orphans == 0
 
 
 def test_auto_resolve_after_quiet(

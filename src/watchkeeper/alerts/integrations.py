@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.adapters import parse_payload
-from watchkeeper.alerts.models import Alert, Integration
+from watchkeeper.alerts.models import Alert, AlertGroup, Integration
 from watchkeeper.alerts.normalized import IntegrationTemplates, NormalizedAlert
 from watchkeeper.alerts.schemas import IntegrationCreate, IntegrationUpdate
 from watchkeeper.alerts.templating import template_error
@@ -152,9 +152,14 @@ def delete_integration(
     session: Session, *, actor: Principal, integration_id: int, now: datetime
 ) -> None:
     integration = get_integration(session, integration_id=integration_id)
-    # Its groups go with it (and their alerts); alerts merged into another
-    # integration's group are this integration's too.
-    session.execute(delete(Alert).where(Alert.integration_id == integration_id))
+    # Its groups go with it (a cascade), and the alerts in them, those merged
+    # in from other integrations too; alerts have no foreign keys (see Alert),
+    # so they are deleted here: this integration's own wherever they were
+    # merged, and whatever its groups hold.
+    groups = select(AlertGroup.id).where(AlertGroup.integration_id == integration_id)
+    session.execute(
+        delete(Alert).where(or_(Alert.integration_id == integration_id, Alert.group_id.in_(groups)))
+    )
     session.delete(integration)
     audit.record(
         session,
