@@ -1,7 +1,7 @@
 """Ingest throughput and latency against a live server, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--seconds 10]
-        [--workers 1,2] [--million] [--no-alertmanager]
+        [--workers 1,2] [--loads prom,pd,paced] [--million] [--no-alertmanager]
 
 Starts `watchkeeper serve` (and Debian's prometheus-alertmanager for the
 reference figure) on 127.0.0.1, then drives them with wrk from this machine:
@@ -198,43 +198,33 @@ def bench_db(
         ).json()
         path = f"{base}/ingest/{prom['token']}/api/v2/alerts"
         print(f"\n== {kind}, {workers} server process{'es' if workers > 1 else ''} ==")
-        wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
-        result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
-        alerts_s = result["rps"] * 100
-        line = (
-            f"prometheus endpoint, 100 new alerts/request, 8 senders: {alerts_s:,.0f} alerts/s "
-            f"({result['rps']:,.0f} req/s, p50 {result.get('p50_ms', 0):.1f} ms, "
-            f"p99 {result.get('p99_ms', 0):.1f} ms, non-2xx {result['non2xx']:.0f})  "
-            "target >= 25,000"
-        )
-        print(line)
-        if am_rps:
-            print(
-                f"   Alertmanager 0.25 same load: {am_rps * 100:,.0f} alerts/s; "
-                f"Watchkeeper/Alertmanager = {alerts_s / (am_rps * 100):.2f}"
+        if "prom" in args.loads:
+            bench_prometheus(path, args, am_rps)
+        enqueue = f"{base}/v2/enqueue"
+        if "pd" in args.loads:
+            if "prom" not in args.loads:  # a cold server: warm it up first
+                wrk(enqueue, "pd_event.lua", 2, {"ROUTING_KEY": pd["token"], "RUN": "warm"})
+            pd_result = wrk(
+                enqueue, "pd_event.lua", args.seconds, {"ROUTING_KEY": pd["token"], "RUN": "main"}
             )
-        pd_result = wrk(
-            f"{base}/v2/enqueue",
-            "pd_event.lua",
-            args.seconds,
-            {"ROUTING_KEY": pd["token"], "RUN": "main"},
-        )
-        print(
-            f"pagerduty /v2/enqueue single events, 8 senders: {pd_result['rps']:,.0f} events/s "
-            f"(non-2xx {pd_result['non2xx']:.0f})  target >= 2,000"
-        )
-        paced = wrk(
-            f"{base}/v2/enqueue",
-            "pd_paced.lua",
-            args.seconds,
-            {"ROUTING_KEY": pd["token"], "RATE": "500", "THREADS": "2"},
-            connections=16,  # spare connections keep the schedule when some wait
-        )
-        print(
-            f"pagerduty paced at ~500 events/s (measured {paced['rps']:,.0f}/s): "
-            f"p50 {paced.get('p50_ms', 0):.1f} ms, p99 {paced.get('p99_ms', 0):.1f} ms  "
-            f"target p99 <= 50 ms"
-        )
+            print(
+                "pagerduty /v2/enqueue single events, 8 senders: "
+                f"{pd_result['rps']:,.0f} events/s (non-2xx {pd_result['non2xx']:.0f})  "
+                "target >= 2,000"
+            )
+        if "paced" in args.loads:
+            paced = wrk(
+                enqueue,
+                "pd_paced.lua",
+                args.seconds,
+                {"ROUTING_KEY": pd["token"], "RATE": "500", "THREADS": "2"},
+                connections=16,  # spare connections keep the schedule when some wait
+            )
+            print(
+                f"pagerduty paced at ~500 events/s (measured {paced['rps']:,.0f}/s): "
+                f"p50 {paced.get('p50_ms', 0):.1f} ms, p99 {paced.get('p99_ms', 0):.1f} ms  "
+                f"target p99 <= 50 ms"
+            )
         if args.million:
             print(f"1,000,000 alerts through; server RSS at start {tree_rss_mib(pid):.0f} MiB")
             sent = 0
@@ -244,6 +234,24 @@ def bench_db(
                 r = wrk(path, "prom_batch.lua", 5, {"RUN": f"m{run}"})
                 sent += int(r["rps"] * 5 * 100)
                 print(f"   {sent:>9,} alerts: RSS {tree_rss_mib(pid):.0f} MiB")
+
+
+def bench_prometheus(path: str, args: argparse.Namespace, am_rps: float | None) -> None:
+    wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
+    result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
+    alerts_s = result["rps"] * 100
+    line = (
+        f"prometheus endpoint, 100 new alerts/request, 8 senders: {alerts_s:,.0f} alerts/s "
+        f"({result['rps']:,.0f} req/s, p50 {result.get('p50_ms', 0):.1f} ms, "
+        f"p99 {result.get('p99_ms', 0):.1f} ms, non-2xx {result['non2xx']:.0f})  "
+        "target >= 25,000"
+    )
+    print(line)
+    if am_rps:
+        print(
+            f"   Alertmanager 0.25 same load: {am_rps * 100:,.0f} alerts/s; "
+            f"Watchkeeper/Alertmanager = {alerts_s / (am_rps * 100):.2f}"
+        )
 
 
 def main() -> None:
@@ -259,12 +267,25 @@ def main() -> None:
         help="server processes on PostgreSQL, a run for each (default 1,2)",
     )
     parser.add_argument("--no-alertmanager", action="store_true")
+    parser.add_argument(
+        "--loads",
+        default="prom,pd,paced",
+        help="which loads, run in this order on one server: prom, pd, paced "
+        "(default all; pd alone measures single events on a fresh database)",
+    )
     args = parser.parse_args()
+    args.loads = set(args.loads.split(","))
+    if not args.loads <= {"prom", "pd", "paced"}:
+        raise SystemExit("--loads takes prom, pd and paced, comma-separated")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     print(describe("before"))
     am_rps = None
-    if not args.no_alertmanager and Path("/usr/bin/prometheus-alertmanager").exists():
+    if (
+        "prom" in args.loads
+        and not args.no_alertmanager
+        and Path("/usr/bin/prometheus-alertmanager").exists()
+    ):
         with tempfile.TemporaryDirectory() as tmp, alertmanager(Path(tmp)) as am:
             wrk(f"{am}/api/v2/alerts", "prom_batch.lua", 2, {"RUN": "amwarm"})
             am_rps = wrk(f"{am}/api/v2/alerts", "prom_batch.lua", args.seconds, {"RUN": "am"})[
