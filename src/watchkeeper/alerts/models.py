@@ -167,11 +167,11 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign keys on the two columns below: checking them was the largest
-    # single cost of an ingested alert on PostgreSQL (0007, 0011). Only ingest
-    # inserts alerts, into groups it found open or created in the same
-    # transaction, and the two places that delete groups delete their alerts
-    # first (housekeeping.prune, integrations.delete_integration), including
-    # alerts merged in from other integrations.
+    # single cost of an ingested alert on PostgreSQL (0007, 0011). Only the
+    # ingest paths insert alerts, into groups found open or created in the same
+    # transaction (a merge moves them to a group it holds locked), and the two
+    # places that delete groups delete their alerts first (housekeeping.prune,
+    # integrations.delete_integration), alerts merged in from elsewhere too.
     group_id: Mapped[int] = mapped_column(index=True)
     integration_id: Mapped[int] = mapped_column()
     fingerprint: Mapped[str] = mapped_column(String(255))
