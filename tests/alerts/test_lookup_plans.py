@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from sqlalchemy import text
 
-from watchkeeper.alerts.batch import _OPEN_ALERTS_PG, _OPEN_GROUPS_PG
+from watchkeeper.alerts.batch import _OPEN_ALERTS_PG, _OPEN_ALERTS_SQLITE, _OPEN_GROUPS_PG
 from watchkeeper.db.engine import Database
 
 
@@ -72,3 +73,30 @@ def _grow(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     )
     conn.execute("ANALYZE alerts")
     conn.execute("ANALYZE alert_groups")
+
+
+def test_the_open_alert_index_holds_open_alerts_only_and_serves_the_lookup(db: Database) -> None:
+    # Resolved alerts (open_fingerprint NULL) stay out of the index every
+    # ingested alert is looked up and inserted in, so it grows with what fires
+    # now, not with the history kept; the lookups must still use it.
+    with db.read() as session:
+        if db.is_postgres:
+            definition = session.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_alerts_open_fingerprint'"
+                )
+            )
+        else:
+            definition = session.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'uq_alerts_open_fingerprint'")
+            )
+            lookup = _OPEN_ALERTS_SQLITE.replace("= ?", "= :i").format(":a, :b")
+            plan = session.execute(
+                text("EXPLAIN QUERY PLAN " + lookup), {"i": 1, "a": "x", "b": "y"}
+            ).all()
+            assert "INDEX uq_alerts_open_fingerprint (integration_id=? AND open_fingerprint=?)" in (
+                str(plan)
+            ), plan
+    assert definition is not None
+    assert "UNIQUE" in definition.upper()
+    assert "WHERE" in definition.upper() and "open_fingerprint IS NOT NULL" in definition
