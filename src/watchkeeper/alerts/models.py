@@ -153,9 +153,8 @@ class Alert(Base):
     __table_args__ = (
         # One row per alert identity while it fires; NULL once resolved so the
         # same fingerprint can fire again later as a new row. Partial: only
-        # open alerts are in it, so it stays as small as what fires now instead
-        # of growing with the whole history (every ingested alert is looked up
-        # and inserted in it at a random place; see 0012).
+        # open alerts are in it, so it grows with what fires now, not with the
+        # history kept (one dead entry per resolved alert before 0012).
         Index(
             "uq_alerts_open_fingerprint",
             "integration_id",

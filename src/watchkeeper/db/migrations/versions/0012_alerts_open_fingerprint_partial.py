@@ -1,12 +1,12 @@
 """alerts: the unique (integration_id, open_fingerprint) index holds open alerts only
 
 A resolved alert's open_fingerprint is NULL, yet a plain unique index keeps
-an entry for it: the index every ingested alert is looked up and inserted in
-grew with the whole history kept (30 days by default) instead of with what
-fires now. Its keys are hashes, so each insert lands on a random page: on
-SQLite each such page is written whole to the WAL at commit (about 2.5 MB for
-a commit of 400 new alerts with 300,000 entries), and a deeper tree costs
-every lookup on both databases. Partial, it holds the firing alerts only.
+an entry for it: the index that every ingested alert is looked up and
+inserted in grew with the whole history kept (30 days by default), one dead
+entry per resolved alert, instead of with what fires now. Partial, it holds
+the firing alerts only: smaller on disk and in the cache, and shallower.
+(The NULL entries sort together, so they did not spread new keys over more
+pages; what spreads them is the number of alerts firing at once.)
 
 Revision ID: 0012
 Revises: 0011
