@@ -18,13 +18,17 @@ from watchkeeper.clock import FixedClock
 from .test_writer_errors import _wait_for_lock_wait
 
 
-def _trigger(gate: IngestGate, key: str) -> IngestJob:
-    body: dict[str, Any] = {
+def _event(key: str) -> dict[str, Any]:
+    return {
         "routing_key": "pd",
         "event_action": "trigger",
         "dedup_key": key,
         "payload": {"summary": key, "source": "test", "severity": "critical"},
     }
+
+
+def _trigger(gate: IngestGate, key: str) -> IngestJob:
+    body = _event(key)
     return gate.parse(gate.integration("pd"), body, json.dumps(body))
 
 
@@ -45,7 +49,8 @@ def test_a_second_writer_commits_while_the_first_waits_for_the_server(
     with ctx.db.write() as session:
         session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
     gate: IngestGate = ctx.services["ingest"]
-    gate.accept(gate.integration("pd"), *_body(gate, "held"))  # inline: no writer yet
+    held = _event("held")
+    gate.accept(gate.integration("pd"), held, json.dumps(held))  # inline: no writer yet
     with ctx.db.read() as session:
         held_id = session.scalars(select(Alert.id)).one()
     writers = IngestWriter(ctx)
@@ -64,11 +69,6 @@ def test_a_second_writer_commits_while_the_first_waits_for_the_server(
     finally:
         writers.stop()
     assert not writers.running
-
-
-def _body(gate: IngestGate, key: str) -> tuple[object, str]:
-    job = _trigger(gate, key)
-    return json.loads(job.raw), job.raw
 
 
 class _Alive:

@@ -110,14 +110,17 @@ class _Encoder:
                 values[i] = _json(values[i])
             yield values
 
+    def _refuse_naive(self, row: Sequence[Any]) -> None:
+        for i in self._time_at:
+            if row[i] is not None and row[i].tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+
     def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
         """Rows for psycopg: aware datetimes as they are, JSON as text."""
-        time_at, json_at = self._time_at, self._json_at
+        json_at = self._json_at
         for row in rows:
+            self._refuse_naive(row)
             values = list(row)
-            for i in time_at:
-                if values[i] is not None and values[i].tzinfo is None:
-                    raise ValueError("naive datetime given to a UTCDateTime column")
             for i in json_at:
                 values[i] = _json(values[i])
             yield values
@@ -255,9 +258,7 @@ class BulkInsert(_Encoder):
         values nested (stored as they are), times go as ISO 8601 with offset.
         """
         for row in rows:
-            for i in self._time_at:
-                if row[i] is not None and row[i].tzinfo is None:
-                    raise ValueError("naive datetime given to a UTCDateTime column")
+            self._refuse_naive(row)
         columns = self.columns
         try:
             text: bytes = orjson.dumps(
