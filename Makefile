@@ -30,7 +30,9 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
-	$(BIN)/pytest
+	# One pytest worker per core: the slow tests mostly wait on subprocesses
+	# (servers, Alertmanager, Prometheus, Chromium), so two workers halve the run.
+	$(BIN)/pytest -n auto
 
 test: lint typecheck pytest
 
