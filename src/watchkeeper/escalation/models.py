@@ -43,7 +43,7 @@ class Route(Base):
     matchers: Mapped[str] = mapped_column(Text, default="")
     condition_template: Mapped[str | None] = mapped_column(Text)
     escalation_chain_id: Mapped[int | None] = mapped_column(
-        ForeignKey("escalation_chains.id", ondelete="SET NULL")
+        ForeignKey("escalation_chains.id", ondelete="SET NULL"), index=True
     )
     chat_destination_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
     is_default: Mapped[bool] = mapped_column(default=False)

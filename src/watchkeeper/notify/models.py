@@ -37,7 +37,7 @@ class NotificationRule(Base):
     position: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(String(16))  # notify | wait
     contact_method_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contact_methods.id", ondelete="CASCADE")
+        ForeignKey("contact_methods.id", ondelete="CASCADE"), index=True
     )
     wait_minutes: Mapped[int | None] = mapped_column()
 
@@ -83,7 +83,7 @@ class UserNotification(Base):
     group_id: Mapped[int] = mapped_column(
         ForeignKey("alert_groups.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     urgency: Mapped[str] = mapped_column(String(16))
     # Which escalation step and round caused it: part of every idempotency key.
     cause: Mapped[str] = mapped_column(String(100))
