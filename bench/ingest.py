@@ -9,6 +9,9 @@ reference figure) on 127.0.0.1, then drives them with wrk from this machine:
 - PagerDuty /v2/enqueue single events, 8 connections (throughput), then a
   run sent on a fixed schedule of 500 events/s for latency percentiles;
 - with --million: 1,000,000 alerts through, printing the server's RSS as it goes.
+Under each throughput figure: the CPU per alert or event of the server and of
+PostgreSQL, and how busy the machine was (steadier than throughput on a
+shared machine; see bench/common.py CpuMeter).
 On PostgreSQL the server runs once per `--workers` count given (default 1,2:
 one process, then one per core), each on a fresh database; which suits which
 load is in docs/integrations.md.
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from common import describe, free_port, postgres_database
+from common import CpuMeter, describe, free_port, postgres_database
 
 HERE = Path(__file__).parent
 
@@ -199,19 +202,24 @@ def bench_db(
         path = f"{base}/ingest/{prom['token']}/api/v2/alerts"
         print(f"\n== {kind}, {workers} server process{'es' if workers > 1 else ''} ==")
         if "prom" in args.loads:
-            bench_prometheus(path, args, am_rps)
+            bench_prometheus(path, args, am_rps, pid)
         enqueue = f"{base}/v2/enqueue"
         if "pd" in args.loads:
             if "prom" not in args.loads:  # a cold server: warm it up first
                 wrk(enqueue, "pd_event.lua", 2, {"ROUTING_KEY": pd["token"], "RUN": "warm"})
-            pd_result = wrk(
-                enqueue, "pd_event.lua", args.seconds, {"ROUTING_KEY": pd["token"], "RUN": "main"}
-            )
+            with CpuMeter(pid) as cpu:
+                pd_result = wrk(
+                    enqueue,
+                    "pd_event.lua",
+                    args.seconds,
+                    {"ROUTING_KEY": pd["token"], "RUN": "main"},
+                )
             print(
                 "pagerduty /v2/enqueue single events, 8 senders: "
                 f"{pd_result['rps']:,.0f} events/s (non-2xx {pd_result['non2xx']:.0f})  "
                 "target >= 2,000"
             )
+            print(cpu.per(pd_result["rps"] * args.seconds, "event"))
         if "paced" in args.loads:
             paced = wrk(
                 enqueue,
@@ -236,9 +244,12 @@ def bench_db(
                 print(f"   {sent:>9,} alerts: RSS {tree_rss_mib(pid):.0f} MiB")
 
 
-def bench_prometheus(path: str, args: argparse.Namespace, am_rps: float | None) -> None:
+def bench_prometheus(
+    path: str, args: argparse.Namespace, am_rps: float | None, server_pid: int
+) -> None:
     wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
-    result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
+    with CpuMeter(server_pid) as cpu:
+        result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
     alerts_s = result["rps"] * 100
     line = (
         f"prometheus endpoint, 100 new alerts/request, 8 senders: {alerts_s:,.0f} alerts/s "
@@ -247,6 +258,7 @@ def bench_prometheus(path: str, args: argparse.Namespace, am_rps: float | None) 
         "target >= 25,000"
     )
     print(line)
+    print(cpu.per(alerts_s * args.seconds, "alert"))
     if am_rps:
         print(
             f"   Alertmanager 0.25 same load: {am_rps * 100:,.0f} alerts/s; "
