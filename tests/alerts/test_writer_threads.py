@@ -15,16 +15,7 @@ from watchkeeper.alerts.models import Alert, Integration
 from watchkeeper.alerts.writer import IngestJob, IngestWriter, writer_count
 from watchkeeper.clock import FixedClock
 
-from .test_writer_errors import _wait_for_lock_wait
-
-
-def _event(key: str) -> dict[str, Any]:
-    return {
-        "routing_key": "pd",
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": key, "source": "test", "severity": "critical"},
-    }
+from .test_writer_errors import _event, _wait_for_lock_wait
 
 
 def _trigger(gate: IngestGate, key: str) -> IngestJob:
