@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from watchkeeper.alerts.batch import _OPEN_ALERTS_PG, _OPEN_ALERTS_SQLITE, _OPEN_GROUPS_PG
+from watchkeeper.alerts.ingest import IngestGate
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.writer import write_jobs
+from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
 
@@ -100,3 +106,28 @@ def test_the_open_alert_index_holds_open_alerts_only_and_serves_the_lookup(db: D
     assert definition is not None
     assert "UNIQUE" in definition.upper()
     assert "WHERE" in definition.upper() and "open_fingerprint IS NOT NULL" in definition
+
+
+def test_the_lookups_are_prepared_on_the_writers_connection(
+    app: FastAPI, clock: FixedClock
+) -> None:
+    # Connections are made with psycopg's preparing off, under which it
+    # ignores even execute(..., prepare=True): the lookups must turn it on.
+    ctx = app.state.ctx
+    if not ctx.db.is_postgres:
+        pytest.skip("prepared statements are PostgreSQL's")
+    with ctx.db.write() as session:
+        session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
+    gate: IngestGate = ctx.services["ingest"]
+    body = {
+        "routing_key": "pd",
+        "event_action": "trigger",
+        "dedup_key": "k",
+        "payload": {"summary": "s", "source": "test", "severity": "critical"},
+    }
+    with ctx.db.write() as session:
+        write_jobs(session, [gate.parse(gate.integration("pd"), body, json.dumps(body))], ctx)
+        prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    lookups = [s for s in prepared if "FROM unnest(" in s]
+    assert any("FROM alerts" in s for s in lookups), prepared
+    assert any("FROM alert_groups" in s for s in lookups), prepared

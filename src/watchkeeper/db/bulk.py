@@ -162,7 +162,7 @@ class BulkUpdate(_Encoder):
             _executemany_sqlite(driver, self._sqlite, self._encode_sqlite(rows))
             return
         # psycopg pipelines an executemany: one round trip, one prepared plan.
-        with driver.cursor() as cursor, _prepared(driver):
+        with driver.cursor() as cursor, prepared(driver):
             cursor.executemany(self._postgres, list(self._encode_postgres(rows)))
 
 
@@ -240,7 +240,7 @@ class BulkInsert(_Encoder):
         rows = list(rows)
         document = self._json_document(rows) if len(rows) > 1 else None
         suffix = " RETURNING id" if returning else ""
-        with _prepared(cursor.connection):
+        with prepared(cursor.connection):
             if document is not None:
                 cursor.execute(self._json_postgres + suffix, (document,))
                 return
@@ -350,13 +350,15 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
 
 
 @contextmanager
-def _prepared(driver: Any) -> Iterator[None]:
-    """Let psycopg run the bulk INSERTs inside as prepared statements.
+def prepared(driver: Any) -> Iterator[None]:
+    """Let psycopg prepare the statements run inside (once per connection).
 
     Connections are made with preparing off (see db/engine.py: a generic plan
-    costed on young tables can turn lookups into scans), but a plain INSERT …
-    VALUES has one plan whatever the values: preparing it once per connection
-    saves the server parsing and planning it for every row.
+    costed on young tables can turn lookups into scans), and with it off
+    psycopg ignores even ``execute(..., prepare=True)``. A plain INSERT …
+    VALUES has one plan whatever the values, and so do lookups written to
+    probe an index per key: preparing them saves the server parsing and
+    planning them on every commit.
     """
     before = driver.prepare_threshold
     driver.prepare_threshold = 0
