@@ -8,6 +8,7 @@ then its resolve). Each payload must come out as if it had been stored alone.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -116,3 +117,55 @@ def test_lookups_of_many_keys_go_in_chunks(
     assert (again.new_alerts, again.repeated_alerts, again.created_group_ids) == (0, 20, [])
     with ctx.db.read() as session:
         assert len(session.scalars(select(AlertGroup.id)).all()) == 20
+
+
+def test_an_open_alert_sent_again_updates_its_row_until_it_resolves(
+    app: FastAPI, clock: FixedClock
+) -> None:
+    # Prometheus re-sends every firing alert each minute: the open alert's row
+    # takes the new annotations, end time and payload, and counts the repeat.
+    ctx = app.state.ctx
+    with ctx.db.write() as session:
+        session.add(
+            Integration(name="prom", kind="prometheus", token="prom", created_at=clock.now())
+        )
+    gate: IngestGate = ctx.services["ingest"]
+    first_seen = clock.now()
+
+    def send(annotations: dict[str, str], ends_at: str | None) -> Any:
+        body = [{"labels": {"alertname": "Down", "instance": "a"}, "annotations": annotations}]
+        if ends_at:
+            body[0]["endsAt"] = ends_at
+        job = gate.parse(gate.integration("prom"), body, json.dumps(body))
+        with ctx.db.write() as session:
+            return write_jobs(session, [job], ctx)[0]
+
+    send({"summary": "first"}, None)
+    clock.advance(timedelta(minutes=1))
+    later = send({"summary": "second ü", "runbook": "https://r.example/x"}, "2099-01-01T00:00:00Z")
+    clock.advance(timedelta(minutes=1))
+    last = send({"summary": "third ü"}, "2099-01-02T00:00:00Z")
+
+    assert (later.repeated_alerts, last.repeated_alerts, last.new_alerts) == (1, 1, 0)
+    with ctx.db.read() as session:
+        alert = session.scalars(select(Alert)).one()
+    assert alert.repeat_count == 2
+    assert alert.first_seen_at == first_seen
+    assert alert.last_seen_at == first_seen + timedelta(minutes=2)
+    assert alert.ends_at == datetime(2099, 1, 2, tzinfo=UTC)
+    assert alert.annotations == {"summary": "third ü"}
+    assert alert.payload_id == last.payload_id
+    assert alert.status == "firing"
+
+    # Sent with an end time already past: the alert resolves, and stops being
+    # the open alert of its label set.
+    clock.advance(timedelta(minutes=1))
+    ended = clock.now() - timedelta(seconds=30)
+    resolved = send({"summary": "over"}, ended.isoformat())
+    assert resolved.resolved_alerts == 1
+    with ctx.db.read() as session:
+        alert = session.scalars(select(Alert)).one()
+    assert (alert.status, alert.open_fingerprint) == ("resolved", None)
+    assert alert.resolved_at == alert.last_seen_at == clock.now()
+    assert alert.ends_at == ended
+    assert alert.repeat_count == 2

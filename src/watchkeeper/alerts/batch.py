@@ -13,7 +13,7 @@ alert identity appears at most once per round, and rounds run in order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from watchkeeper.alerts.store import (
     Actor,
     IngestResult,
 )
-from watchkeeper.db.bulk import BulkInsert, Pipeline, driver_of, prepared
+from watchkeeper.db.bulk import BulkInsert, BulkUpdate, Pipeline, driver_of, prepared
 
 # PostgreSQL lookups, sent together with the payload insert in one pipeline.
 # Open alerts: one index probe per fingerprint whatever the table statistics
@@ -117,6 +117,21 @@ NEW_ALERTS = BulkInsert(
         "repeat_count",
         "payload_id",
     ),
+)
+
+# Open alerts sent again (what Prometheus does every minute) or resolved: a
+# row each by id, through the driver. Through SQLAlchemy, its per-row bind
+# processing made the writer's CPU per repeated alert twice that of the
+# driver path on SQLite (41 -> 21 µs) and a third more on PostgreSQL (47 -> 36).
+REPEATS = BulkUpdate(
+    ALERTS,
+    ("last_seen_at", "ends_at", "annotations", "payload_id"),
+    also=("repeat_count = repeat_count + 1",),
+)
+RESOLVES = BulkUpdate(
+    ALERTS,
+    ("resolved_at", "last_seen_at", "ends_at"),
+    also=("status = 'resolved'", "open_fingerprint = NULL"),
 )
 
 
@@ -220,14 +235,14 @@ def _lookup_sqlite(session: Session, items: Sequence[_Item]) -> _Found:
     return found
 
 
-def _by_id(params: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Update parameters in alert id order.
+def _by_id(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Update rows (ending with the alert id) in id order.
 
     Concurrent writers on PostgreSQL (two server processes, or two
     Prometheus replicas sending the same alerts) then lock the rows they
     share in the same order, and wait for each other instead of deadlocking.
     """
-    return sorted(params, key=lambda p: int(p["b_id"]))
+    return sorted(rows, key=lambda row: int(row[-1]))
 
 
 def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
@@ -380,26 +395,18 @@ class _Round:
     def _repeat(
         self, items: list[_Item], open_alerts: dict[tuple[int, str], tuple[int, int]]
     ) -> None:
-        self.session.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id == bindparam("b_id"))
-            .values(
-                last_seen_at=self.now,
-                repeat_count=ALERTS.c.repeat_count + 1,
-                ends_at=bindparam("b_ends_at"),
-                annotations=bindparam("b_annotations"),
-                payload_id=bindparam("b_payload"),
-            ),
-            _by_id(
-                {
-                    "b_id": open_alerts[(i.integration_id, i.alert.fingerprint)][0],
-                    "b_ends_at": i.alert.ends_at,
-                    "b_annotations": i.alert.annotations,
-                    "b_payload": self.payload_ids[i.job],
-                }
-                for i in items
-            ),
-        )
+        now, payload_ids = self.now, self.payload_ids
+        rows = [
+            (
+                now,
+                i.alert.ends_at,
+                i.alert.annotations,
+                payload_ids[i.job],
+                open_alerts[(i.integration_id, i.alert.fingerprint)][0],
+            )
+            for i in items
+        ]
+        REPEATS.run(self.session, _by_id(rows))
         for item in items:
             self.results[item.job].repeated_alerts += 1
             self._delta(
@@ -561,24 +568,17 @@ class _Round:
     def _resolve(
         self, items: list[_Item], open_alerts: dict[tuple[int, str], tuple[int, int]]
     ) -> None:
-        self.session.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id == bindparam("b_id"))
-            .values(
-                status="resolved",
-                open_fingerprint=None,
-                resolved_at=self.now,
-                last_seen_at=self.now,
-                ends_at=bindparam("b_ends_at"),
-            ),
-            _by_id(
-                {
-                    "b_id": open_alerts[(i.integration_id, i.alert.fingerprint)][0],
-                    "b_ends_at": i.alert.ends_at or self.now,
-                }
-                for i in items
-            ),
-        )
+        now = self.now
+        rows = [
+            (
+                now,
+                now,
+                i.alert.ends_at or now,
+                open_alerts[(i.integration_id, i.alert.fingerprint)][0],
+            )
+            for i in items
+        ]
+        RESOLVES.run(self.session, _by_id(rows))
         for item in items:
             self.results[item.job].resolved_alerts += 1
             self._delta(

@@ -146,11 +146,12 @@ class BulkUpdate(_Encoder):
     """A compiled UPDATE of fixed columns, one row per id, sent as one batch.
 
     Rows are value tuples: the new values in column order, then the id.
+    ``also`` adds fixed SQL assignments for every row (``n = n + 1``).
     """
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+    def __init__(self, table: Table, columns: Sequence[str], also: Sequence[str] = ()) -> None:
         super().__init__(table, (*columns, "id"))
-        sets = ", ".join(f"{name} = ?" for name in columns)
+        sets = ", ".join([*(f"{name} = ?" for name in columns), *also])
         self._sqlite = f"UPDATE {table.name} SET {sets} WHERE id = ?"
         self._postgres = self._sqlite.replace("?", "%s")
 
