@@ -1,11 +1,13 @@
 """Ingest throughput and latency against a live server, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--db sqlite|postgres|both] [--seconds 10]
-        [--workers 1,2] [--loads prom,pd,paced] [--million] [--no-alertmanager]
+        [--workers 1,2] [--loads prom,repeat,pd,paced] [--million] [--no-alertmanager]
 
 Starts `watchkeeper serve` (and Debian's prometheus-alertmanager for the
 reference figure) on 127.0.0.1, then drives them with wrk from this machine:
 - prometheus endpoint, batches of 100 new alerts, 8 concurrent connections;
+- the same endpoint with alerts already firing, sent again (Prometheus'
+  usual traffic: it re-sends every firing alert each evaluation; no target);
 - PagerDuty /v2/enqueue single events, 8 connections (throughput), then a
   run sent on a fixed schedule of 500 events/s for latency percentiles;
 - with --million: 1,000,000 alerts through, printing the server's RSS as it goes.
@@ -203,6 +205,8 @@ def bench_db(
         print(f"\n== {kind}, {workers} server process{'es' if workers > 1 else ''} ==")
         if "prom" in args.loads:
             bench_prometheus(path, args, am_rps, pid)
+        if "repeat" in args.loads:
+            bench_repeats(path, args, pid)
         enqueue = f"{base}/v2/enqueue"
         if "pd" in args.loads:
             if "prom" not in args.loads:  # a cold server: warm it up first
@@ -266,6 +270,21 @@ def bench_prometheus(
         )
 
 
+def bench_repeats(path: str, args: argparse.Namespace, server_pid: int) -> None:
+    """Prometheus' usual traffic: the same firing alerts, sent again and again."""
+    wrk(path, "prom_repeat.lua", 2, {"RUN": "repeat"})  # opens them: the first round
+    with CpuMeter(server_pid) as cpu:
+        result = wrk(path, "prom_repeat.lua", args.seconds, {"RUN": "repeat"})
+    alerts_s = result["rps"] * 100
+    print(
+        f"prometheus endpoint, 100 firing alerts sent again/request, 8 senders: "
+        f"{alerts_s:,.0f} alerts/s ({result['rps']:,.0f} req/s, "
+        f"p50 {result.get('p50_ms', 0):.1f} ms, p99 {result.get('p99_ms', 0):.1f} ms, "
+        f"non-2xx {result['non2xx']:.0f})"
+    )
+    print(cpu.per(alerts_s * args.seconds, "alert"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -281,14 +300,14 @@ def main() -> None:
     parser.add_argument("--no-alertmanager", action="store_true")
     parser.add_argument(
         "--loads",
-        default="prom,pd,paced",
-        help="which loads, run in this order on one server: prom, pd, paced "
+        default="prom,repeat,pd,paced",
+        help="which loads, run in this order on one server: prom, repeat, pd, paced "
         "(default all; pd alone measures single events on a fresh database)",
     )
     args = parser.parse_args()
     args.loads = set(args.loads.split(","))
-    if not args.loads <= {"prom", "pd", "paced"}:
-        raise SystemExit("--loads takes prom, pd and paced, comma-separated")
+    if not args.loads <= {"prom", "repeat", "pd", "paced"}:
+        raise SystemExit("--loads takes prom, repeat, pd and paced, comma-separated")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     print(describe("before"))
