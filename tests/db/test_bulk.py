@@ -275,3 +275,29 @@ def test_several_pipelined_rows_refuse_naive_times_and_overlong_text(db: Databas
     with pytest.raises(psycopg.DataError, match="too long"), db.write() as session:
         pipeline.run(session)
     assert stored(db, "ok") == []
+
+
+def test_bulk_updates_add_fixed_assignments_and_take_what_orjson_refuses(db: Database) -> None:
+    # ``also`` runs for every row (here a counter kept in group_id); a value
+    # orjson cannot write (an integer beyond 64 bits) still gets stored.
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    later = at + timedelta(minutes=5)
+    bump = BulkUpdate(OUTBOX, ("at", "payload"), also=("group_id = outbox.group_id + 1",))
+    with db.write() as session:
+        ids = BulkInsert(OUTBOX, COLUMNS).run_returning_ids(
+            session, [(at, f"u{n}", 10 * n, {"n": n}) for n in range(4)]
+        )
+    with db.write() as session:
+        bump.run(session, [(later, {"n": "new"}, ids[0]), (later, None, ids[1])])
+        bump.run(session, [(later, {"big": 2**70}, ids[2]), (later, {"n": 3}, ids[3])])
+        bump.run(session, [(later, {"again": True}, ids[0])])
+    with db.read() as session:
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)
+        ).all()
+    assert [(e.at, e.group_id, e.payload) for e in events] == [
+        (later, 2, {"again": True}),
+        (later, 11, None),
+        (later, 21, {"big": 2**70}),
+        (later, 31, {"n": 3}),
+    ]

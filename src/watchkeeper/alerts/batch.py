@@ -126,7 +126,7 @@ NEW_ALERTS = BulkInsert(
 REPEATS = BulkUpdate(
     ALERTS,
     ("last_seen_at", "ends_at", "annotations", "payload_id"),
-    also=("repeat_count = repeat_count + 1",),
+    also=("repeat_count = alerts.repeat_count + 1",),
 )
 RESOLVES = BulkUpdate(
     ALERTS,

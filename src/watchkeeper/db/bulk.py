@@ -115,6 +115,25 @@ class _Encoder:
             if row[i] is not None and row[i].tzinfo is None:
                 raise ValueError("naive datetime given to a UTCDateTime column")
 
+    def _json_document(self, rows: Sequence[Sequence[Any]]) -> str | None:
+        """The rows as a JSON array of objects; None when orjson refuses a value.
+
+        orjson refuses integers beyond 64 bits and lone surrogates, which the
+        row-by-row path stores through ``json_text``. JSON columns keep their
+        values nested (stored as they are), times go as ISO 8601 with offset.
+        """
+        for row in rows:
+            self._refuse_naive(row)
+        columns = self.columns
+        try:
+            text: bytes = orjson.dumps(
+                [dict(zip(columns, row, strict=True)) for row in rows],
+                option=orjson.OPT_NON_STR_KEYS,
+            )
+        except (TypeError, ValueError):
+            return None
+        return text.decode()
+
     def _encode_postgres(self, rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
         """Rows for psycopg: aware datetimes as they are, JSON as text."""
         json_at = self._json_at
@@ -151,20 +170,42 @@ class BulkUpdate(_Encoder):
 
     def __init__(self, table: Table, columns: Sequence[str], also: Sequence[str] = ()) -> None:
         super().__init__(table, (*columns, "id"))
-        sets = ", ".join([*(f"{name} = ?" for name in columns), *also])
-        self._sqlite = f"UPDATE {table.name} SET {sets} WHERE id = ?"
+        name = table.name
+        sets = ", ".join([*(f"{column} = ?" for column in columns), *also])
+        self._sqlite = f"UPDATE {name} SET {sets} WHERE id = ?"
         self._postgres = self._sqlite.replace("?", "%s")
+        # Many rows as one statement, as BulkInsert does: the new values come
+        # as a JSON document joined to the table by id.
+        picked = ", ".join(
+            f"{column} = coalesce(v.{column}, 'null'::jsonb)"
+            if i in self._json_at
+            else f"{column} = v.{column}"
+            for i, column in enumerate(columns)
+        )
+        self._json_postgres = (
+            f"UPDATE {name} SET {', '.join([picked, *also])} "
+            f"FROM json_populate_recordset(NULL::{name}, %s::json) AS v WHERE {name}.id = v.id"
+        )
 
     def run(self, session: Session, rows: Sequence[Sequence[Any]]) -> None:
+        """Update rows (new values in column order, then the id).
+
+        Concurrent writers lock rows in the order given: give them in id order.
+        """
         if not rows:
             return
         dialect, driver = driver_of(session)
         if dialect == "sqlite":
             _executemany_sqlite(driver, self._sqlite, self._encode_sqlite(rows))
             return
-        # psycopg pipelines an executemany: one round trip, one prepared plan.
+        document = self._json_document(rows) if len(rows) > 1 else None
         with driver.cursor() as cursor, prepared(driver):
-            cursor.executemany(self._postgres, list(self._encode_postgres(rows)))
+            if document is not None:
+                # One statement: a PostgreSQL UPDATE per row cost the server
+                # more than the row's insert did.
+                cursor.execute(self._json_postgres, (document,))
+            else:  # psycopg pipelines an executemany: one round trip, one prepared plan.
+                cursor.executemany(self._postgres, list(self._encode_postgres(rows)))
 
 
 class BulkInsert(_Encoder):
@@ -250,25 +291,6 @@ class BulkInsert(_Encoder):
                 cursor.execute(self._insert_postgres + suffix, encoded[0])
             else:  # values JSON cannot carry: one INSERT per row
                 cursor.executemany(self._insert_postgres + suffix, encoded, returning=returning)
-
-    def _json_document(self, rows: Sequence[Sequence[Any]]) -> str | None:
-        """The rows as a JSON array of objects; None when orjson refuses a value.
-
-        orjson refuses integers beyond 64 bits and lone surrogates, which the
-        row-by-row path stores through ``json_text``. JSON columns keep their
-        values nested (stored as they are), times go as ISO 8601 with offset.
-        """
-        for row in rows:
-            self._refuse_naive(row)
-        columns = self.columns
-        try:
-            text: bytes = orjson.dumps(
-                [dict(zip(columns, row, strict=True)) for row in rows],
-                option=orjson.OPT_NON_STR_KEYS,
-            )
-        except (TypeError, ValueError):
-            return None
-        return text.decode()
 
     @staticmethod
     def returned_ids(cursor: Any) -> list[int]:
