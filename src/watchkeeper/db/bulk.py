@@ -13,10 +13,8 @@ sets fixed columns of many rows by id, as one ``executemany``.
 Several small inserts of one transaction can go together (``Pipeline``): on
 PostgreSQL they then cost one round trip between them instead of two each
 (a COPY waits for the server twice), which is most of a single PagerDuty
-event's commit. There each small insert is one statement whatever its number
-of rows: the rows travel as one JSON document (for up to PIPELINE_MAX_ROWS
-rows that costs less than COPY; for hundreds the server's JSON parsing costs
-more than COPY saves the writer).
+event's commit. There each insert is one statement whatever its number of
+rows: the rows travel as one JSON document, up to PIPELINE_MAX_ROWS rows.
 
 These writes bypass the session: they do not autoflush its pending objects
 and SQLAlchemy's statement events do not see them. Use them for plain rows
@@ -40,10 +38,17 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.db.types import UTCDateTime, json_text
 
-# Up to this many rows, an insert in a Pipeline is sent as pipelined INSERTs;
-# above, as a COPY of its own (COPY cannot run inside a libpq pipeline, and
-# for many rows it is the cheaper of the two for the server).
-PIPELINE_MAX_ROWS = 32
+# Up to this many rows (an ingest commit's most alerts), an insert in a
+# Pipeline is sent as one pipelined INSERT of a JSON document; above, as a
+# COPY of its own (COPY cannot run inside a libpq pipeline). For hundreds of
+# rows COPY costs the server less, but the writer more (a Python call per
+# row): with COPY above 32 rows, a server process took 64-66 µs of CPU per
+# new Prometheus alert and PostgreSQL 42; with JSON documents 45-52 and
+# 50-56, and one process took 6-20 % more alerts/s (bench/ingest.py), since
+# the writer shares one core's GIL with the event loop and PostgreSQL's work
+# runs on the other. (Two processes keep both cores busy either way: same
+# alerts/s.)
+PIPELINE_MAX_ROWS = 10_000
 
 _JSON = object()
 _TIME = object()
