@@ -272,9 +272,10 @@ def bench_prometheus(
 
 def bench_repeats(path: str, args: argparse.Namespace, server_pid: int) -> None:
     """Prometheus' usual traffic: the same firing alerts, sent again and again."""
-    wrk(path, "prom_repeat.lua", 2, {"RUN": "repeat"})  # opens them: the first round
+    cycle = {"RUN": "repeat", "SLOTS": "20"}  # 20 batches per wrk thread, over and over
+    wrk(path, "prom_batch.lua", 2, cycle)  # opens them: the first round
     with CpuMeter(server_pid) as cpu:
-        result = wrk(path, "prom_repeat.lua", args.seconds, {"RUN": "repeat"})
+        result = wrk(path, "prom_batch.lua", args.seconds, cycle)
     alerts_s = result["rps"] * 100
     print(
         f"prometheus endpoint, 100 firing alerts sent again/request, 8 senders: "

@@ -17,6 +17,8 @@ from watchkeeper.alerts.writer import write_jobs
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
+from .test_writer_errors import _event
+
 
 @pytest.mark.parametrize(
     ("query", "probe"),
@@ -119,12 +121,7 @@ def test_the_lookups_are_prepared_on_the_writers_connection(
     with ctx.db.write() as session:
         session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
     gate: IngestGate = ctx.services["ingest"]
-    body = {
-        "routing_key": "pd",
-        "event_action": "trigger",
-        "dedup_key": "k",
-        "payload": {"summary": "s", "source": "test", "severity": "critical"},
-    }
+    body = _event("k")
     with ctx.db.write() as session:
         write_jobs(session, [gate.parse(gate.integration("pd"), body, json.dumps(body))], ctx)
         prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
