@@ -8,7 +8,8 @@ parses and plans. Here the rows are encoded once, in plain Python, and sent
 the cheapest way each database has: ``executemany`` on one prepared statement
 for SQLite, one ``COPY … FROM STDIN`` for PostgreSQL. Rows whose new ids are
 needed go as one INSERT … RETURNING (pipelined on PostgreSQL). ``BulkUpdate``
-sets fixed columns of many rows by id, as one ``executemany``.
+sets fixed columns of many rows by id: one ``executemany`` on SQLite, one
+UPDATE joined to a JSON document of the rows on PostgreSQL.
 
 Several small inserts of one transaction can go together (``Pipeline``): on
 PostgreSQL they then cost one round trip between them instead of two each
@@ -195,7 +196,9 @@ class BulkUpdate(_Encoder):
     def run(self, session: Session, rows: Sequence[Sequence[Any]]) -> None:
         """Update rows (new values in column order, then the id).
 
-        Concurrent writers lock rows in the order given: give them in id order.
+        Give them in id order: PostgreSQL then locks them in that order when it
+        probes them by id (its plan for a handful of rows of a big table), so
+        concurrent writers wait for each other instead of deadlocking.
         """
         if not rows:
             return
