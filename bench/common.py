@@ -111,8 +111,10 @@ class CpuMeter:
     says where a change saved work even when the throughput figure cannot.
     """
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, *, postgres: bool) -> None:
         self.server_pid = server_pid
+        # On SQLite PostgreSQL's own background work is not the load's.
+        self.postgres = postgres
 
     def _sample(self) -> dict[str, float]:
         server = [self.server_pid, *_children(self.server_pid)]
@@ -137,6 +139,6 @@ class CpuMeter:
         used = self.used
         busy = 100 * used["busy"] / used["total"] * (os.cpu_count() or 1) if used["total"] else 0
         line = f"   CPU per {unit}: Watchkeeper {1e6 * used['server'] / count:,.0f} µs"
-        if used["postgres"] > 0.01:
+        if self.postgres:
             line += f", PostgreSQL {1e6 * used['postgres'] / count:,.0f} µs"
         return line + f"; machine busy {busy:.0f} % of {(os.cpu_count() or 1) * 100} %"

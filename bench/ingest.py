@@ -203,15 +203,16 @@ def bench_db(
         ).json()
         path = f"{base}/ingest/{prom['token']}/api/v2/alerts"
         print(f"\n== {kind}, {workers} server process{'es' if workers > 1 else ''} ==")
+        on_postgres = kind != "SQLite"
         if "prom" in args.loads:
-            bench_prometheus(path, args, am_rps, pid)
+            bench_prometheus(path, args, am_rps, pid, on_postgres)
         if "repeat" in args.loads:
-            bench_repeats(path, args, pid)
+            bench_repeats(path, args, pid, on_postgres)
         enqueue = f"{base}/v2/enqueue"
         if "pd" in args.loads:
             if "prom" not in args.loads:  # a cold server: warm it up first
                 wrk(enqueue, "pd_event.lua", 2, {"ROUTING_KEY": pd["token"], "RUN": "warm"})
-            with CpuMeter(pid) as cpu:
+            with CpuMeter(pid, postgres=on_postgres) as cpu:
                 pd_result = wrk(
                     enqueue,
                     "pd_event.lua",
@@ -249,10 +250,10 @@ def bench_db(
 
 
 def bench_prometheus(
-    path: str, args: argparse.Namespace, am_rps: float | None, server_pid: int
+    path: str, args: argparse.Namespace, am_rps: float | None, server_pid: int, on_postgres: bool
 ) -> None:
     wrk(path, "prom_batch.lua", 2, {"RUN": "warm"})  # warm up
-    with CpuMeter(server_pid) as cpu:
+    with CpuMeter(server_pid, postgres=on_postgres) as cpu:
         result = wrk(path, "prom_batch.lua", args.seconds, {"RUN": "main"})
     alerts_s = result["rps"] * 100
     line = (
@@ -270,11 +271,11 @@ def bench_prometheus(
         )
 
 
-def bench_repeats(path: str, args: argparse.Namespace, server_pid: int) -> None:
+def bench_repeats(path: str, args: argparse.Namespace, server_pid: int, on_postgres: bool) -> None:
     """Prometheus' usual traffic: the same firing alerts, sent again and again."""
     cycle = {"RUN": "repeat", "SLOTS": "20"}  # 20 batches per wrk thread, over and over
     wrk(path, "prom_batch.lua", 2, cycle)  # opens them: the first round
-    with CpuMeter(server_pid) as cpu:
+    with CpuMeter(server_pid, postgres=on_postgres) as cpu:
         result = wrk(path, "prom_batch.lua", args.seconds, cycle)
     alerts_s = result["rps"] * 100
     print(
