@@ -121,7 +121,9 @@ class CpuMeter:
         busy, total = _machine_busy_seconds()
         return {
             "server": sum(_process_seconds(pid) for pid in server),
-            "postgres": sum(_process_seconds(pid) for pid in _postgres_pids()),
+            "postgres": (
+                sum(_process_seconds(pid) for pid in _postgres_pids()) if self.postgres else 0.0
+            ),
             "busy": busy,
             "total": total,
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import psycopg
@@ -17,7 +16,7 @@ from watchkeeper.alerts.writer import write_jobs
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 
-from .test_writer_errors import _event
+from .test_writer_threads import _trigger
 
 
 @pytest.mark.parametrize(
@@ -121,9 +120,8 @@ def test_the_lookups_are_prepared_on_the_writers_connection(
     with ctx.db.write() as session:
         session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
     gate: IngestGate = ctx.services["ingest"]
-    body = _event("k")
     with ctx.db.write() as session:
-        write_jobs(session, [gate.parse(gate.integration("pd"), body, json.dumps(body))], ctx)
+        write_jobs(session, [_trigger(gate, "k")], ctx)
         prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
     lookups = [s for s in prepared if "FROM unnest(" in s]
     assert any("FROM alerts" in s for s in lookups), prepared

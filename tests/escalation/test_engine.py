@@ -15,8 +15,14 @@ from tests.conftest import Account
 from tests.escalation.conftest import Receiver, verified_webhook_method
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
-from watchkeeper.escalation import engine as engine_module
-from watchkeeper.escalation.engine import Engine, pass_interval
+from watchkeeper.escalation.engine import (
+    BUSY_PASS_INTERVAL,
+    BUSY_PASS_ITEMS,
+    MAX_PASS_INTERVAL,
+    MIN_PASS_INTERVAL,
+    Engine,
+    pass_interval,
+)
 from watchkeeper.notify import dispatch
 from watchkeeper.notify.models import Delivery
 
@@ -456,14 +462,12 @@ def test_a_pass_sends_the_pages_it_queued_and_a_wake_claims_the_others(
 
 
 def test_passes_space_out_under_a_stream_of_new_groups() -> None:
-    m = engine_module
     # A pass that found a page or two: the next may start soon.
-    assert pass_interval(1, 0.001) == m.MIN_PASS_INTERVAL
+    assert pass_interval(1, 0.001) == MIN_PASS_INTERVAL
     # A stream of new groups: fewer, fuller passes share their fixed cost.
-    assert pass_interval(m.BUSY_PASS_ITEMS, 0.001) == m.BUSY_PASS_INTERVAL
-    assert m.BUSY_PASS_INTERVAL > m.MIN_PASS_INTERVAL
+    assert pass_interval(BUSY_PASS_ITEMS, 0.001) == BUSY_PASS_INTERVAL
+    assert BUSY_PASS_INTERVAL > MIN_PASS_INTERVAL
     # Long passes are at least their own length apart, but never too far.
-    long = m.MIN_PASS_INTERVAL
-    assert pass_interval(1, long) == 2 * long
+    assert pass_interval(1, MIN_PASS_INTERVAL) == 2 * MIN_PASS_INTERVAL
     # The cap must not undercut the stream's interval, or raising that does nothing.
-    assert pass_interval(1, 10.0) == m.MAX_PASS_INTERVAL >= m.BUSY_PASS_INTERVAL
+    assert pass_interval(1, 10.0) == MAX_PASS_INTERVAL >= BUSY_PASS_INTERVAL
