@@ -301,3 +301,28 @@ def test_bulk_updates_add_fixed_assignments_and_take_what_orjson_refuses(db: Dat
         (later, 21, {"big": 2**70}),
         (later, 31, {"n": 3}),
     ]
+
+
+def test_bulk_updates_combine_old_and_new_values(db: Database) -> None:
+    # ``combine``: group_id here is a counter the rows add to, and ``at``
+    # keeps its old value where a row gives None; several rows (one
+    # statement on PostgreSQL) and a single row (a plain UPDATE) alike.
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    later = at + timedelta(minutes=5)
+    move = BulkUpdate(
+        OUTBOX,
+        ("group_id", "at"),
+        combine={"group_id": "{old} + {new}", "at": "coalesce({new}, {old})"},
+    )
+    with db.write() as session:
+        ids = BulkInsert(OUTBOX, COLUMNS).run_returning_ids(
+            session, [(at, f"c{n}", 10 * n, {"n": n}) for n in range(3)]
+        )
+    with db.write() as session:
+        move.run(session, [(5, later, ids[0]), (-3, None, ids[1])])
+        move.run(session, [(1, None, ids[0])])
+    with db.read() as session:
+        events = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)
+        ).all()
+    assert [(e.group_id, e.at) for e in events] == [(6, later), (7, at), (20, at)]

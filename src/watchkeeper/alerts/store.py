@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Table, and_, bindparam, case, func, select, update
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import (
@@ -27,7 +27,7 @@ from watchkeeper.alerts.models import (
     RawPayload,
 )
 from watchkeeper.alerts.normalized import NormalizedAlert
-from watchkeeper.db.bulk import BulkInsert, Pipeline
+from watchkeeper.db.bulk import BulkInsert, BulkUpdate, Pipeline
 from watchkeeper.db.engine import request_wake
 
 ALERTS = cast(Table, Alert.__table__)
@@ -38,6 +38,19 @@ OUTBOX = cast(Table, OutboxEvent.__table__)
 
 _NEW_EVENTS = BulkInsert(EVENTS, ("group_id", "at", "kind", "actor_type", "actor_name", "details"))
 _NEW_OUTBOX = BulkInsert(OUTBOX, ("at", "topic", "group_id", "payload"))
+# Group counters moved by deltas: one statement for every group of a commit
+# on PostgreSQL (one UPDATE per group, as before, cost the server about
+# 130 µs each to parse, plan and run: ten per Prometheus commit). A group
+# that got an alert firing takes the time as its last alert's (else None).
+_COUNTERS = BulkUpdate(
+    GROUPS,
+    ("alerts_count", "firing_count", "last_alert_at", "updated_at"),
+    combine={
+        "alerts_count": "{old} + {new}",
+        "firing_count": "{old} + {new}",
+        "last_alert_at": "coalesce({new}, {old})",
+    },
+)
 
 # GroupRow's columns, in its field order (see group_rows).
 GROUP_ROW_COLUMNS = tuple(GROUPS.c[name] for name in GROUP_ROW_FIELDS)
@@ -114,22 +127,9 @@ def apply_deltas(
     Rows are updated in id order so concurrent writers on PostgreSQL lock
     groups in the same order and cannot deadlock.
     """
-    params = [
-        {"b_id": gid, "b_added": d[0], "b_firing": d[1], "b_fired": bool(d[2])}
-        for gid, d in sorted(deltas.items())
-    ]
-    session.execute(
-        update(GROUPS)
-        .where(GROUPS.c.id == bindparam("b_id"))
-        .values(
-            alerts_count=GROUPS.c.alerts_count + bindparam("b_added"),
-            firing_count=GROUPS.c.firing_count + bindparam("b_firing"),
-            last_alert_at=case(
-                (bindparam("b_fired", type_=Boolean), now), else_=GROUPS.c.last_alert_at
-            ),
-            updated_at=now,
-        ),
-        params,
+    _COUNTERS.run(
+        session,
+        [(d[0], d[1], now if d[2] else None, now, gid) for gid, d in sorted(deltas.items())],
     )
     lowered = [gid for gid, d in deltas.items() if d[1] < 0]
     if not lowered:

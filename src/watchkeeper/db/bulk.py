@@ -28,7 +28,7 @@ checks that row for row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -172,20 +172,35 @@ class BulkUpdate(_Encoder):
 
     Rows are value tuples: the new values in column order, then the id.
     ``also`` adds fixed SQL assignments for every row (``n = n + 1``).
+    ``combine`` maps a column to how its old value and the row's value make
+    the new one, as SQL with ``{old}`` and ``{new}`` (``"{old} + {new}"``
+    adds to a counter); the other columns take the row's value.
     """
 
-    def __init__(self, table: Table, columns: Sequence[str], also: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        also: Sequence[str] = (),
+        combine: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(table, (*columns, "id"))
         name = table.name
-        sets = ", ".join([*(f"{column} = ?" for column in columns), *also])
+        combine = combine or {}
+
+        def assign(column: str, new: str) -> str:
+            rule = combine.get(column, "{new}")
+            return f"{column} = {rule.format(old=f'{name}.{column}', new=new)}"
+
+        sets = ", ".join([*(assign(column, "?") for column in columns), *also])
         self._sqlite = f"UPDATE {name} SET {sets} WHERE id = ?"
         self._postgres = self._sqlite.replace("?", "%s")
         # Many rows as one statement, as BulkInsert does: the new values come
         # as a JSON document joined to the table by id.
         picked = ", ".join(
-            f"{column} = coalesce(v.{column}, 'null'::jsonb)"
+            assign(column, f"coalesce(v.{column}, 'null'::jsonb)")
             if i in self._json_at
-            else f"{column} = v.{column}"
+            else assign(column, f"v.{column}")
             for i, column in enumerate(columns)
         )
         self._json_postgres = (
