@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, text, update
 
 from watchkeeper.alerts.models import OutboxEvent
 from watchkeeper.alerts.store import OUTBOX
+from watchkeeper.db import bulk as db_bulk
 from watchkeeper.db.bulk import PIPELINE_MAX_ROWS, BulkInsert, BulkUpdate, Pipeline
 from watchkeeper.db.engine import Database
 
@@ -20,6 +21,14 @@ ROWS = [
     (datetime(2026, 3, 29, 3, 0, 0, 7, tzinfo=UTC), "c", 3, None),
 ]
 COLUMNS = ("at", "topic", "group_id", "payload")
+
+
+@pytest.fixture(params=["values", "json"])
+def rows_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """PostgreSQL gets a few rows as INSERT … VALUES, more as a JSON document: test both."""
+    if request.param == "json":
+        monkeypatch.setattr(db_bulk, "VALUES_MAX_PARAMETERS", 0)
+    return str(request.param)
 
 
 def stored(db: Database, topic_prefix: str) -> list[tuple[object, ...]]:
@@ -196,7 +205,9 @@ def test_bulk_updates_store_what_sqlalchemy_stores(db: Database) -> None:
     ]
 
 
-def test_small_pipelined_inserts_refuse_what_a_plain_insert_refuses(db: Database) -> None:
+def test_small_pipelined_inserts_refuse_what_a_plain_insert_refuses(
+    db: Database, rows_as: str
+) -> None:
     # Straight to the driver, past SQLAlchemy: a value too long for VARCHAR(64)
     # must still fail the insert, and a column of only NULLs must still work.
     at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -220,12 +231,12 @@ def test_small_pipelined_inserts_refuse_what_a_plain_insert_refuses(db: Database
 
 
 def test_several_rows_in_one_pipelined_statement_store_what_sqlalchemy_stores(
-    db: Database,
+    db: Database, rows_as: str
 ) -> None:
-    # Two to PIPELINE_MAX_ROWS rows travel as one statement on PostgreSQL (the
-    # rows as one JSON document); every kind of JSON value must come out as a
-    # plain INSERT stores it, JSON null included, and text that looks like JSON
-    # or SQL must stay text.
+    # Two to PIPELINE_MAX_ROWS rows travel as one statement on PostgreSQL (a
+    # few as INSERT … VALUES, more as one JSON document); every kind of JSON
+    # value must come out as a plain INSERT stores it, JSON null included, and
+    # text that looks like JSON or SQL must stay text.
     at = datetime(2026, 1, 1, 12, 0, 0, 1, tzinfo=timezone(timedelta(hours=-3)))
     values: list[object] = ["text", 7, 2.5, True, None, [1, "a", None], {"n": {"m": [{}]}}, "null"]
     rows = [(at, f"{n}-null" if n % 2 else "NULL", n, v) for n, v in enumerate(values)]
@@ -245,9 +256,9 @@ def test_several_rows_in_one_pipelined_statement_store_what_sqlalchemy_stores(
     assert payloads == values
 
 
-def test_several_rows_orjson_refuses_are_still_stored(db: Database) -> None:
+def test_several_rows_orjson_refuses_are_still_stored(db: Database, rows_as: str) -> None:
     # An integer beyond 64 bits or a lone surrogate cannot go in the JSON
-    # document: those rows go one statement each, and store the same.
+    # document: there those rows go one statement each, and store the same.
     at = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [(at, "o1", 1, {"big": 2**70}), (at, "o2", 2, {"s": "a\ud800"}), (at, "o3", 3, {})]
     pipeline = Pipeline()
@@ -261,7 +272,9 @@ def test_several_rows_orjson_refuses_are_still_stored(db: Database) -> None:
     assert payloads == [{"big": 2**70}, {"s": "a?"}, {}]
 
 
-def test_several_pipelined_rows_refuse_naive_times_and_overlong_text(db: Database) -> None:
+def test_several_pipelined_rows_refuse_naive_times_and_overlong_text(
+    db: Database, rows_as: str
+) -> None:
     bulk = BulkInsert(OUTBOX, COLUMNS)
     aware = datetime(2026, 1, 1, tzinfo=UTC)
     pipeline = Pipeline()

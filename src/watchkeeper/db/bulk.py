@@ -15,7 +15,8 @@ Several small inserts of one transaction can go together (``Pipeline``): on
 PostgreSQL they then cost one round trip between them instead of two each
 (a COPY waits for the server twice), which is most of a single PagerDuty
 event's commit. There each insert is one statement whatever its number of
-rows: the rows travel as one JSON document, up to PIPELINE_MAX_ROWS rows.
+rows: a few rows as INSERT … VALUES with parameters, more as one JSON
+document, up to PIPELINE_MAX_ROWS rows.
 
 These writes bypass the session: they do not autoflush its pending objects
 and SQLAlchemy's statement events do not see them. Use them for plain rows
@@ -50,6 +51,11 @@ from watchkeeper.db.types import UTCDateTime, json_text
 # runs on the other. (Two processes keep both cores busy either way: same
 # alerts/s.)
 PIPELINE_MAX_ROWS = 10_000
+# A few rows of few columns (a commit's raw payloads, a handful of PagerDuty
+# events) go as one INSERT … VALUES with parameters instead of a JSON
+# document: for those PostgreSQL spent more parsing the document than
+# inserting the rows (statement log: 167 µs for four raw payloads as JSON).
+VALUES_MAX_PARAMETERS = 160
 
 _JSON = object()
 _TIME = object()
@@ -244,6 +250,7 @@ class BulkInsert(_Encoder):
         self._returning_sqlite = f"{self._sqlite} RETURNING id"
         placeholders = ", ".join("%s" for _ in self.columns)
         self._insert_postgres = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"
+        self._values_texts: dict[int, str] = {}
         # Many rows as one statement: a JSON array of objects that the server
         # turns into rows of the table's type. A JSON column's SQL NULL (JSON
         # null in the document) becomes JSON null, as SQLAlchemy stores None.
@@ -295,16 +302,22 @@ class BulkInsert(_Encoder):
     ) -> None:
         """One prepared INSERT for all the rows on a psycopg cursor, riding its pipeline.
 
-        A single row goes as plain VALUES; more as one JSON document that the
-        server turns back into rows (``_json_postgres``). Each statement in a
-        pipeline costs psycopg and the server more than a row does: a commit
-        of four PagerDuty events used to send two dozen INSERTs, one per row;
-        as six statements its writer's CPU went from 0.95 to 0.6 ms (sixteen
-        events: 2.7 to 0.9 ms) on the development machine.
+        A few rows go as plain VALUES (up to VALUES_MAX_PARAMETERS values);
+        more as one JSON document that the server turns back into rows
+        (``_json_postgres``). Each statement in a pipeline costs psycopg and
+        the server more than a row does: a commit of four PagerDuty events
+        used to send two dozen INSERTs, one per row; as six statements its
+        writer's CPU went from 0.95 to 0.6 ms (sixteen events: 2.7 to 0.9 ms)
+        on the development machine.
         """
         rows = list(rows)
-        document = self._json_document(rows) if len(rows) > 1 else None
         suffix = " RETURNING id" if returning else ""
+        if len(rows) > 1 and len(rows) * len(self.columns) <= VALUES_MAX_PARAMETERS:
+            values = [value for row in self._encode_postgres(rows) for value in row]
+            with prepared(cursor.connection):
+                cursor.execute(self._values_postgres(len(rows)) + suffix, values)
+            return
+        document = self._json_document(rows) if len(rows) > 1 else None
         with prepared(cursor.connection):
             if document is not None:
                 cursor.execute(self._json_postgres + suffix, (document,))
@@ -314,6 +327,19 @@ class BulkInsert(_Encoder):
                 cursor.execute(self._insert_postgres + suffix, encoded[0])
             else:  # values JSON cannot carry: one INSERT per row
                 cursor.executemany(self._insert_postgres + suffix, encoded, returning=returning)
+
+    def _values_postgres(self, rows: int) -> str:
+        """INSERT … VALUES (…), (…): ``rows`` rows of parameters."""
+        text = self._values_texts.get(rows)
+        if text is None:
+            one = f"({', '.join('%s' for _ in self.columns)})"
+            text = (
+                self._insert_postgres.rsplit(" VALUES ", 1)[0]
+                + " VALUES "
+                + ", ".join([one] * rows)
+            )
+            self._values_texts[rows] = text
+        return text
 
     @staticmethod
     def returned_ids(cursor: Any) -> list[int]:

@@ -247,6 +247,9 @@ def _generic_plans(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("SET plan_cache_mode = force_generic_plan")
         dbapi_connection.commit()
+        # Bulk inserts of a few rows are one statement text per row count
+        # (bulk.VALUES_MAX_PARAMETERS): keep them all prepared, not just 100.
+        dbapi_connection.prepared_max = 500
 
 
 def _ping_idle_connections(engine: Engine) -> None:
