@@ -55,7 +55,10 @@ PIPELINE_MAX_ROWS = 10_000
 # events) go as one INSERT … VALUES with parameters instead of a JSON
 # document: for those PostgreSQL spent more parsing the document than
 # inserting the rows (statement log: 167 µs for four raw payloads as JSON).
-VALUES_MAX_PARAMETERS = 160
+# At most 50 values: psycopg caches how it rewrites a query's placeholders
+# only up to 50 (MAX_CACHED_STATEMENT_PARAMS) and parses a longer one again
+# on every run, which took 7 % of the GIL's time under the PagerDuty load.
+VALUES_MAX_PARAMETERS = 50
 
 _JSON = object()
 _TIME = object()
