@@ -252,7 +252,8 @@ class BulkInsert(_Encoder):
         self._copy = f"COPY {table.name} ({names}) FROM STDIN"
         self._returning_sqlite = f"{self._sqlite} RETURNING id"
         placeholders = ", ".join("%s" for _ in self.columns)
-        self._insert_postgres = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"
+        self._insert_head = f"INSERT INTO {table.name} ({names})"
+        self._insert_postgres = f"{self._insert_head} VALUES ({placeholders})"
         self._values_texts: dict[int, str] = {}
         # Many rows as one statement: a JSON array of objects that the server
         # turns into rows of the table's type. A JSON column's SQL NULL (JSON
@@ -336,12 +337,9 @@ class BulkInsert(_Encoder):
         text = self._values_texts.get(rows)
         if text is None:
             one = f"({', '.join('%s' for _ in self.columns)})"
-            text = (
-                self._insert_postgres.rsplit(" VALUES ", 1)[0]
-                + " VALUES "
-                + ", ".join([one] * rows)
+            text = self._values_texts[rows] = (
+                f"{self._insert_head} VALUES {', '.join([one] * rows)}"
             )
-            self._values_texts[rows] = text
         return text
 
     @staticmethod

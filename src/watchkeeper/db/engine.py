@@ -240,11 +240,11 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         connect_args={"prepare_threshold": None},
     )
     _ping_idle_connections(engine)
-    _generic_plans(engine)
+    _prepared_statements(engine)
     return engine
 
 
-def _generic_plans(engine: Engine) -> None:
+def _prepared_statements(engine: Engine) -> None:
     """PostgreSQL: prepared statements run their generic plan, not one planned per run.
 
     Only the statements run under ``bulk.prepared()`` are prepared: plain
