@@ -6,7 +6,8 @@ passes a per-row, per-column bind processor (UTC conversion, JSON encoding)
 and, on PostgreSQL, each row becomes its own INSERT statement that the server
 parses and plans. Here the rows are encoded once, in plain Python, and sent
 the cheapest way each database has: ``executemany`` on one prepared statement
-for SQLite, one ``COPY … FROM STDIN`` for PostgreSQL. Rows whose new ids are
+for SQLite; for PostgreSQL one INSERT of the rows (see ``Pipeline`` below),
+and ``COPY … FROM STDIN`` beyond PIPELINE_MAX_ROWS. Rows whose new ids are
 needed go as one INSERT … RETURNING (pipelined on PostgreSQL). ``BulkUpdate``
 sets fixed columns of many rows by id: one ``executemany`` on SQLite, one
 UPDATE joined to a JSON document of the rows on PostgreSQL.
@@ -315,21 +316,19 @@ class BulkInsert(_Encoder):
         on the development machine.
         """
         rows = list(rows)
-        suffix = " RETURNING id" if returning else ""
-        if len(rows) > 1 and len(rows) * len(self.columns) <= VALUES_MAX_PARAMETERS:
-            values = [value for row in self._encode_postgres(rows) for value in row]
-            with prepared(cursor.connection):
-                cursor.execute(self._values_postgres(len(rows)) + suffix, values)
+        if not rows:
             return
-        document = self._json_document(rows) if len(rows) > 1 else None
+        suffix = " RETURNING id" if returning else ""
         with prepared(cursor.connection):
+            if len(rows) == 1 or len(rows) * len(self.columns) <= VALUES_MAX_PARAMETERS:
+                values = [value for row in self._encode_postgres(rows) for value in row]
+                cursor.execute(self._values_postgres(len(rows)) + suffix, values)
+                return
+            document = self._json_document(rows)
             if document is not None:
                 cursor.execute(self._json_postgres + suffix, (document,))
-                return
-            encoded = list(self._encode_postgres(rows))
-            if len(encoded) == 1:
-                cursor.execute(self._insert_postgres + suffix, encoded[0])
             else:  # values JSON cannot carry: one INSERT per row
+                encoded = list(self._encode_postgres(rows))
                 cursor.executemany(self._insert_postgres + suffix, encoded, returning=returning)
 
     def _values_postgres(self, rows: int) -> str:
