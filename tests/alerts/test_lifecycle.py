@@ -293,3 +293,31 @@ def test_prune_removes_only_what_is_past_retention_batch_by_batch(
     assert alerts == ["C is broken", "D is broken"]
     assert payload_times and all(at >= cutoff for at in payload_times)
     assert event_times and all(at >= cutoff for at in event_times)
+
+
+def test_a_new_group_is_one_created_event_and_alerts_joining_it_later_are_news(
+    client: TestClient,
+    admin: Account,
+    make_integration: Callable[..., dict[str, Any]],
+    db: Database,
+) -> None:
+    integration = make_integration("alertmanager")
+    two = am_webhook("k", [am_alert("A", x="1"), am_alert("A", x="2")])
+    assert client.post(ingest_path(integration), json=two).status_code == 202
+    [group] = groups(client, admin)
+    # Its first alerts came with it: group.created says so, with no
+    # alert_added beside it for the engine and feeds to read past.
+    assert _outbox(db) == [("group.created", group["id"], None)]
+    three = am_webhook("k", [am_alert("A", x="1"), am_alert("A", x="2"), am_alert("A", x="3")])
+    assert client.post(ingest_path(integration), json=three).status_code == 202
+    assert _outbox(db)[1:] == [("group.alert_added", group["id"], 1)]
+
+
+def _outbox(db: Database) -> list[tuple[str, int | None, Any]]:
+    with db.read() as session:
+        rows = session.execute(
+            select(OutboxEvent.topic, OutboxEvent.group_id, OutboxEvent.payload).order_by(
+                OutboxEvent.id
+            )
+        ).all()
+    return [(topic, gid, (payload or {}).get("new_alerts")) for topic, gid, payload in rows]

@@ -458,8 +458,12 @@ class _Round:
         for gid, count in added.items():
             if gid not in self.created:  # a new group was inserted with its alerts counted
                 self._move(integration_of[gid], gid, added=count, firing=count, fired=True)
+        # A group opened by this round says so with group.created; only alerts
+        # joining a group that was already open are news of their own.
         self.outbox.extend(
-            ("group.alert_added", gid, {"new_alerts": n}) for gid, n in sorted(added.items())
+            ("group.alert_added", gid, {"new_alerts": n})
+            for gid, n in sorted(added.items())
+            if gid not in self.created
         )
 
     def _open_groups(
