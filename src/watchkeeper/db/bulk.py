@@ -422,6 +422,23 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
 
 
 @contextmanager
+def prepared_in(session: Session) -> Iterator[None]:
+    """``prepared`` on the session's PostgreSQL connection; nothing on SQLite.
+
+    For statements built by SQLAlchemy whose text is the same on every run
+    and whose generic plan is checked (the engine's outbox read and cursor:
+    tests/escalation/test_outbox_read_plan.py) or cannot go wrong (a probe of
+    a small configuration table).
+    """
+    dialect, driver = driver_of(session)
+    if dialect != "postgresql":
+        yield
+        return
+    with prepared(driver):
+        yield
+
+
+@contextmanager
 def prepared(driver: Any) -> Iterator[None]:
     """Let psycopg prepare the statements run inside (once per connection).
 
