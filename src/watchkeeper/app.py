@@ -131,6 +131,7 @@ def create_app(
         clock=clock or SystemClock(),
         secret_key=settings.resolved_secret_key(),
     )
+    db.clock = ctx.clock
     lifecycles: list[Lifecycle] = []
 
     @asynccontextmanager

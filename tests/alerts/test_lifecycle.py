@@ -316,8 +316,8 @@ def test_a_new_group_is_one_created_event_and_alerts_joining_it_later_are_news(
 def _outbox(db: Database) -> list[tuple[str, int | None, Any]]:
     with db.read() as session:
         rows = session.execute(
-            select(OutboxEvent.topic, OutboxEvent.group_id, OutboxEvent.payload).order_by(
-                OutboxEvent.id
-            )
+            select(OutboxEvent.topic, OutboxEvent.group_id, OutboxEvent.payload)
+            .where(OutboxEvent.topic.startswith("group."))
+            .order_by(OutboxEvent.id)
         ).all()
     return [(topic, gid, (payload or {}).get("new_alerts")) for topic, gid, payload in rows]

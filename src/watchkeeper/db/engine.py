@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.bulk import Pipeline
 from watchkeeper.db.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
 from watchkeeper.db.types import json_text, json_value
@@ -83,6 +84,12 @@ _CHECKED_IN_AT = "watchkeeper_checked_in_at"
 def process_tag() -> str:
     """This process's name in wake notifications (it ignores its own)."""
     return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def clock_of(session: Session) -> Clock:
+    """The clock of the database the session belongs to (for hooks that get no clock)."""
+    database: Database | None = session.info.get(_DATABASE)
+    return database.clock if database is not None else SystemClock()
 
 
 def request_wake(session: Session, pipeline: Pipeline | None = None) -> None:
@@ -305,6 +312,8 @@ class Database:
             expire_on_commit=False,
             info={_DATABASE: self},
         )
+        # What flush hooks stamp their rows with (create_app sets the app's clock).
+        self.clock: Clock = SystemClock()
         # True while this process's engine reads the outbox (the PostgreSQL
         # leader): its commits then wake it directly and NOTIFY nobody.
         self.reads_outbox_here = False

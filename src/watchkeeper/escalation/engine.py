@@ -28,6 +28,7 @@ from watchkeeper.api.context import AppContext
 from watchkeeper.db.engine import take_claim_request
 from watchkeeper.escalation import consumer, runner
 from watchkeeper.escalation.models import Escalation
+from watchkeeper.escalation.routing_config import RoutingConfig
 from watchkeeper.escalation.wakeup import OutboxLeadership
 from watchkeeper.notify import dispatch
 from watchkeeper.notify.models import Delivery, UserNotification
@@ -96,6 +97,8 @@ class Engine:
             else None
         )
         self._last_ack_check: datetime | None = None
+        # Routes and webhooks, kept between passes while the outbox says they hold.
+        self.known = RoutingConfig()
         # Monotonic time of the last look for due timers and walkers, and
         # whether the next pass must go event by event (the last one failed).
         self._last_timer_check = -1.0
@@ -270,7 +273,13 @@ class Engine:
                 marks.append(time.perf_counter())
                 events = (
                     consumer.consume(
-                        session, now=now, lock=lock, base_url=base, ack_url_for=ack, careful=careful
+                        session,
+                        now=now,
+                        lock=lock,
+                        base_url=base,
+                        ack_url_for=ack,
+                        careful=careful,
+                        known=self.known,
                     )
                     if self.reads_outbox
                     else 0
