@@ -78,6 +78,8 @@ def _touched(objects: Iterable[Any]) -> bool:
     return any(isinstance(obj, WATCHED) for obj in objects)
 
 
+# Registered for every session of the process on import; every process that
+# can change routes imports it (create_app builds the engine, which uses it).
 @event.listens_for(Session, "before_flush")
 def _announce_changes(session: Session, _context: Any, _instances: Any) -> None:
     if _touched(session.new) or _touched(session.deleted) or _touched(session.dirty):
