@@ -252,10 +252,9 @@ class BulkInsert(_Encoder):
         )
         self._copy = f"COPY {table.name} ({names}) FROM STDIN"
         self._returning_sqlite = f"{self._sqlite} RETURNING id"
-        placeholders = ", ".join("%s" for _ in self.columns)
         self._insert_head = f"INSERT INTO {table.name} ({names})"
-        self._insert_postgres = f"{self._insert_head} VALUES ({placeholders})"
         self._values_texts: dict[int, str] = {}
+        self._insert_postgres = self._values_postgres(1)
         # Many rows as one statement: a JSON array of objects that the server
         # turns into rows of the table's type. A JSON column's SQL NULL (JSON
         # null in the document) becomes JSON null, as SQLAlchemy stores None.

@@ -18,9 +18,10 @@ from watchkeeper.db.base import MAX_ID  # outbox ids are INTEGER too
 from watchkeeper.db.bulk import prepared_in
 from watchkeeper.escalation import notices, runner
 from watchkeeper.escalation.models import EscalationChain, Route
-from watchkeeper.escalation.routing_config import CONFIG_TOPIC, Hooks, RoutingConfig
+from watchkeeper.escalation.routing_config import CONFIG_TOPIC, RoutingConfig
 from watchkeeper.notify import dispatch, outgoing
 from watchkeeper.notify.models import Delivery
+from watchkeeper.notify.outgoing import Hooks
 from watchkeeper.routing import service as routing
 
 log = logging.getLogger("watchkeeper.engine")

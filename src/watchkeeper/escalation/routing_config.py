@@ -31,11 +31,11 @@ from watchkeeper.escalation.models import Route
 from watchkeeper.identity.models import Team
 from watchkeeper.notify import outgoing
 from watchkeeper.notify.models import OutgoingWebhook
+from watchkeeper.notify.outgoing import Hooks
 from watchkeeper.routing import service as routing
 
 CONFIG_TOPIC = "config.changed"
 WATCHED = (Route, OutgoingWebhook, Team)
-Hooks = list[tuple[int, int | None, tuple[str, ...]]]
 _OUTBOX = cast(Table, OutboxEvent.__table__)
 
 

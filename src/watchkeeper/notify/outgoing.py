@@ -76,7 +76,11 @@ def queue_webhook(
     return queued > 0
 
 
-def enabled_hooks(session: Session) -> list[tuple[int, int | None, tuple[str, ...]]]:
+# (id, team id, triggers) of each enabled webhook.
+Hooks = list[tuple[int, int | None, tuple[str, ...]]]
+
+
+def enabled_hooks(session: Session) -> Hooks:
     """(id, team id, triggers) of every enabled webhook; read once per engine pass."""
     rows = session.execute(
         select(OutgoingWebhook.id, OutgoingWebhook.team_id, OutgoingWebhook.triggers).where(
@@ -93,7 +97,7 @@ def queue_for_event(
     event: str,
     now: datetime,
     serial: int,
-    hooks: list[tuple[int, int | None, tuple[str, ...]]] | None = None,
+    hooks: Hooks | None = None,
 ) -> int:
     """Queue every enabled webhook subscribed to ``event`` for the group's team (or global)."""
     if hooks is None:
