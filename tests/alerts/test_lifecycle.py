@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.alerts.conftest import am_alert, am_webhook, groups, ingest_path
 from tests.conftest import Account
 from watchkeeper.alerts import housekeeping
-from watchkeeper.alerts.models import Alert, AlertGroup, OutboxEvent, RawPayload
+from watchkeeper.alerts.models import Alert, AlertGroup, GroupEvent, OutboxEvent, RawPayload
 from watchkeeper.clock import FixedClock
 from watchkeeper.db.engine import Database
 from watchkeeper.worker import Backlog
@@ -148,6 +148,15 @@ def test_deleting_an_integration_deletes_its_alerts_and_what_its_groups_absorbed
     assert orphans == 0
     # The kept integration's groups stay, the one merged away now empty.
     assert sorted(g["title"] for g in groups(client, admin)) == ["A is broken", "K is broken"]
+    # Its groups (with their timelines) and payloads went too: no foreign key
+    # to the integration deletes them (see AlertGroup, 0014).
+    with db.read() as session:
+        group_integrations = set(session.scalars(select(AlertGroup.integration_id)))
+        payload_integrations = set(session.scalars(select(RawPayload.integration_id)))
+        timelines = set(session.scalars(select(GroupEvent.group_id)))
+        group_ids = set(session.scalars(select(AlertGroup.id)))
+    assert group_integrations == payload_integrations == {kept["id"]}
+    assert timelines <= group_ids
 
 
 def test_auto_resolve_after_quiet(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, literal_column, select, update
+from sqlalchemy import Select, delete, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import groups, store
@@ -93,8 +93,24 @@ def auto_resolve(session: Session, now: datetime) -> int:
     return len(groups.auto_resolve_quiet(session, now=now))
 
 
+# The integration ids groups name that no integration has: the distinct ids
+# one index probe each (uq_alert_groups_open_key leads with integration_id),
+# not a scan of every group (60 ms at 400,000 on PostgreSQL, every run).
+_GONE_INTEGRATIONS = """
+WITH RECURSIVE ids(id) AS (
+    SELECT min(integration_id) FROM alert_groups
+    UNION ALL
+    SELECT (SELECT min(integration_id) FROM alert_groups WHERE integration_id > ids.id)
+    FROM ids WHERE ids.id IS NOT NULL
+)
+SELECT id FROM ids WHERE id IS NOT NULL AND id NOT IN (SELECT id FROM integrations)
+"""
+
+
 def prune(session: Session, now: datetime, *, retention_days: int) -> int:
     """Delete raw payloads, resolved groups and outbox events older than the retention.
+
+    And groups whose integration is gone, whatever their age.
 
     At most BATCH of each per run. A run that filled a batch returns a
     Backlog, and the worker runs it again a second later instead of in an
@@ -108,11 +124,23 @@ def prune(session: Session, now: datetime, *, retention_days: int) -> int:
         ).rowcount  # type: ignore[attr-defined]
         or 0
     )
-    old_groups = session.scalars(
-        select(AlertGroup.id)
-        .where(AlertGroup.status == "resolved", AlertGroup.resolved_at < cutoff)
-        .limit(BATCH)
-    ).all()
+    old_groups = list(
+        session.scalars(
+            select(AlertGroup.id)
+            .where(AlertGroup.status == "resolved", AlertGroup.resolved_at < cutoff)
+            .limit(BATCH)
+        ).all()
+    )
+    # Groups of a deleted integration, stored by a request that was in flight
+    # when it was deleted (groups have no foreign key to integrations: see
+    # AlertGroup). Their payloads go by age, above.
+    gone = session.scalars(text(_GONE_INTEGRATIONS)).all()
+    if gone:
+        old_groups += session.scalars(
+            select(AlertGroup.id)
+            .where(AlertGroup.integration_id.in_(gone))
+            .limit(BATCH - len(old_groups))
+        ).all()
     if old_groups:
         # Clear merge pointers first so deleting a target never trips a foreign key.
         session.execute(

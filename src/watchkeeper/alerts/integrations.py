@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.adapters import parse_payload
-from watchkeeper.alerts.models import Alert, AlertGroup, Integration
+from watchkeeper.alerts.models import Alert, AlertGroup, Integration, RawPayload
 from watchkeeper.alerts.normalized import IntegrationTemplates, NormalizedAlert
 from watchkeeper.alerts.schemas import IntegrationCreate, IntegrationUpdate
 from watchkeeper.alerts.templating import template_error
@@ -152,14 +152,18 @@ def delete_integration(
     session: Session, *, actor: Principal, integration_id: int, now: datetime
 ) -> None:
     integration = get_integration(session, integration_id=integration_id)
-    # Its groups go with it (a cascade), and the alerts in them, those merged
-    # in from other integrations too; alerts have no foreign keys (see Alert),
-    # so they are deleted here: this integration's own wherever they were
-    # merged, and whatever its groups hold.
+    # Its groups go with it, and the alerts in them, those merged in from other
+    # integrations too. Alerts, groups and payloads have no foreign key to it
+    # (see Alert, AlertGroup, RawPayload), so they are deleted here: this
+    # integration's own alerts wherever they were merged, whatever its groups
+    # hold, its groups (their timelines and escalations follow by cascade) and
+    # its payloads.
     groups = select(AlertGroup.id).where(AlertGroup.integration_id == integration_id)
     session.execute(
         delete(Alert).where(or_(Alert.integration_id == integration_id, Alert.group_id.in_(groups)))
     )
+    session.execute(delete(AlertGroup).where(AlertGroup.integration_id == integration_id))
+    session.execute(delete(RawPayload).where(RawPayload.integration_id == integration_id))
     session.delete(integration)
     audit.record(
         session,

@@ -40,9 +40,9 @@ class RawPayload(Base):
     __tablename__ = "raw_payloads"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(
-        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
-    )
+    # No foreign key (0014), as on alert_groups.integration_id: the integration
+    # deletes its payloads itself (integrations.delete_integration).
+    integration_id: Mapped[int] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     body: Mapped[str] = mapped_column(Text)
 
@@ -71,8 +71,13 @@ class AlertGroup(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Indexed by uq_alert_groups_open_key, which leads with it (see 0008).
-    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    # Indexed by uq_alert_groups_open_key, which leads with it (see 0008). No
+    # foreign key (0014): checking it locked the integration's row in every
+    # ingest transaction, and concurrent ones sharing that lock made PostgreSQL
+    # create a MultiXact for each. integrations.delete_integration deletes the
+    # groups; a group stored by a request in flight meanwhile is deleted by the
+    # next housekeeping.prune.
+    integration_id: Mapped[int] = mapped_column()
     team_id: Mapped[int | None] = mapped_column(index=True)
     group_key: Mapped[str] = mapped_column(String(255))
     open_key: Mapped[str | None] = mapped_column(String(255))
