@@ -148,7 +148,7 @@ def test_pipeline_keeps_the_order_of_small_and_big_inserts(db: Database) -> None
     assert topics == ["o-first"] * 3 + ["o-big"] * (PIPELINE_MAX_ROWS + 1) + ["o-last"] * 3
 
 
-def test_bulk_inserts_are_prepared_and_nothing_else_is(db: Database) -> None:
+def test_pipelined_inserts_and_statements_are_prepared_and_nothing_else_is(db: Database) -> None:
     if not db.is_postgres:
         pytest.skip("prepared statements are PostgreSQL's")
     bulk = BulkInsert(OUTBOX, COLUMNS)
@@ -157,12 +157,14 @@ def test_bulk_inserts_are_prepared_and_nothing_else_is(db: Database) -> None:
         for _ in range(3):
             pipeline = Pipeline()
             pipeline.insert(bulk, [(at, "prep", 1, {})] * 2)
+            pipeline.execute_postgres("SELECT pg_notify(%s, %s)", ("wk_test_prepared", "x"))
             pipeline.run(session)
         for _ in range(10):  # psycopg's own threshold is 5 runs; ours is "never"
             session.execute(text("SELECT count(*) FROM outbox WHERE topic = 'prep'"))
         prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
         assert session.connection().connection.driver_connection.prepare_threshold is None
     assert [s for s in prepared if s.startswith("INSERT INTO outbox")]
+    assert [s for s in prepared if s.startswith("SELECT pg_notify")]  # queued statements too
     assert not [s for s in prepared if "count(*)" in s]
 
 
