@@ -151,6 +151,10 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(ids_in_range)],
+        # FastAPI's OpenTelemetry hooks look up three global providers on every
+        # request to see whether an SDK was configured in this process; none
+        # ever is here (metrics are Prometheus', see api/observability.py).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.lifecycles = lifecycles

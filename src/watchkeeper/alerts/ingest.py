@@ -8,7 +8,6 @@ and PagerDuty clients all do).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -121,7 +120,7 @@ class IngestGate:
         job = self.parse(integration, payload, raw)
         if not self.writer.running:
             return await run_in_threadpool(lambda: self.writer.submit(job).result())
-        return await asyncio.wrap_future(self.writer.submit(job))
+        return await self.writer.submit_async(job)
 
     def ping(self, integration: Integration) -> None:
         """Record a heartbeat ping; resolve the missed-heartbeat alert if it fired."""
@@ -157,7 +156,12 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
     def encode(self) -> bytes:
-        return b"" if self.body is None else json.dumps(self.body).encode()
+        if self.body is None:
+            return b""
+        try:
+            return orjson.dumps(self.body)
+        except TypeError:  # a lone surrogate echoed from the payload: escaped instead
+            return json.dumps(self.body).encode()
 
 
 def error_reply(exc: Exception) -> Reply:
