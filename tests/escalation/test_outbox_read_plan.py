@@ -121,3 +121,22 @@ def _grow(db: Database) -> None:
             (NOW,),
         )
         conn.execute("ANALYZE")
+
+
+def test_the_outbox_read_is_rendered_once_not_on_every_pass(db: Database) -> None:
+    """The topics the engine acts on are constants of the statement's text.
+
+    As an expanding parameter (a list of values), SQLAlchemy rendered them
+    into the statement anew on every pass; the read also stays one fixed
+    text, which is what lets PostgreSQL keep it prepared.
+    """
+    query = consumer._new_events(db.is_postgres)
+    compiled = query.compile(dialect=db.engine.dialect)
+    assert not compiled.post_compile_params
+    assert not [v for v in compiled.params.values() if isinstance(v, list | tuple | set)]
+    for topic in consumer.WANTED:
+        assert f"'{topic}'" in str(compiled)
+    with db.write() as session:  # and it reads what it reads
+        store.outbox(session, NOW, [("group.created", None, {}), ("group.alert_added", None, {})])
+    with db.write() as session:
+        assert _consume(session) == 1

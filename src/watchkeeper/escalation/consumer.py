@@ -9,7 +9,19 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, case, insert, null, select, true, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    insert,
+    literal_column,
+    null,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
@@ -100,7 +112,11 @@ def _new_events(postgres: bool) -> Select[Any]:
     LATERAL probe per event keep young tables' statistics from turning this
     into scans of the whole outbox and of every group (a hash join).
     """
-    wanted = _OUTBOX.c.topic.in_(sorted(WANTED))
+    # The topics are constants of the statement's text: as a list of values
+    # they were an expanding parameter, which SQLAlchemy renders into the
+    # statement anew on every run (a tenth of a pass's CPU under a stream).
+    quoted = ("'" + topic.replace("'", "''") + "'" for topic in sorted(WANTED))
+    wanted = _OUTBOX.c.topic.in_([literal_column(text) for text in quoted])
     source: Any
     if postgres:
         group = (
