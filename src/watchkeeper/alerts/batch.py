@@ -32,6 +32,7 @@ from watchkeeper.alerts.store import (
     Actor,
     IngestResult,
 )
+from watchkeeper.db import pq
 from watchkeeper.db.bulk import BulkInsert, BulkUpdate, Pipeline, driver_of, prepared
 
 # PostgreSQL lookups, sent together with the payload insert in one pipeline.
@@ -260,6 +261,13 @@ def _lookup_postgres(
     """
     _, driver = driver_of(session)
     fingerprints, group_keys = _lookup_keys(items)
+    if pq.AVAILABLE:
+        try:
+            done = _lookup_pq(driver, fingerprints, group_keys, payload_rows)
+        except pq.Unsupported:
+            done = None  # nothing was sent: psycopg's dumpers take it below
+        if done is not None:
+            return done
     payloads = driver.cursor()
     alert_reads = [(iid, driver.cursor()) for iid in fingerprints]
     group_reads = [(iid, driver.cursor()) for iid in group_keys]
@@ -289,6 +297,39 @@ def _lookup_postgres(
     finally:
         for cursor in (payloads, *(c for _, c in alert_reads), *(c for _, c in group_reads)):
             cursor.close()
+    return ids, found
+
+
+def _lookup_pq(
+    driver: Any,
+    fingerprints: dict[int, list[str]],
+    group_keys: dict[int, set[str]],
+    payload_rows: Sequence[Sequence[Any]],
+) -> tuple[list[int], _Found] | None:
+    """``_lookup_postgres`` through libpq itself (db/pq.py); None to use psycopg's cursors."""
+    statements: list[tuple[str, Sequence[Any]]] = []
+    if payload_rows:
+        payload_statement = NEW_PAYLOADS.statement_postgres(payload_rows, returning=True)
+        if payload_statement is None:
+            return None
+        statements.append(payload_statement)
+    alert_ids = list(fingerprints)
+    group_ids = list(group_keys)
+    statements += [(_OPEN_ALERTS_PG, (fingerprints[iid], iid)) for iid in alert_ids]
+    statements += [(_OPEN_GROUPS_PG, (sorted(group_keys[iid]), iid)) for iid in group_ids]
+    results = iter(pq.run(driver, statements))
+    # Ascending ids are row order (see BulkInsert.returned_ids).
+    ids = sorted(int(row[0]) for row in next(results)) if payload_rows else []
+    found = _Found({}, {}, {})
+    for iid in alert_ids:
+        for fingerprint, alert_id, group_id in next(results):
+            found.alerts[(iid, fingerprint)] = (alert_id, group_id)
+    for iid in group_ids:
+        for key, group_id, new_id in next(results):
+            if group_id is not None:
+                found.groups[(iid, key)] = group_id
+            else:
+                found.new_group_ids[(iid, key)] = new_id
     return ids, found
 
 

@@ -39,6 +39,7 @@ import orjson
 from sqlalchemy import JSON, Column, Table
 from sqlalchemy.orm import Session
 
+from watchkeeper.db import pq
 from watchkeeper.db.types import UTCDateTime, json_text
 
 # Up to this many rows (an ingest commit's most alerts), an insert in a
@@ -317,18 +318,31 @@ class BulkInsert(_Encoder):
         rows = list(rows)
         if not rows:
             return
-        suffix = " RETURNING id" if returning else ""
         with prepared(cursor.connection):
-            if len(rows) == 1 or len(rows) * len(self.columns) <= VALUES_MAX_PARAMETERS:
-                values = [value for row in self._encode_postgres(rows) for value in row]
-                cursor.execute(self._values_postgres(len(rows)) + suffix, values)
-                return
-            document = self._json_document(rows)
-            if document is not None:
-                cursor.execute(self._json_postgres + suffix, (document,))
+            statement = self.statement_postgres(rows, returning=returning)
+            if statement is not None:
+                cursor.execute(*statement)
             else:  # values JSON cannot carry: one INSERT per row
                 encoded = list(self._encode_postgres(rows))
+                suffix = " RETURNING id" if returning else ""
                 cursor.executemany(self._insert_postgres + suffix, encoded, returning=returning)
+
+    def statement_postgres(
+        self, rows: Sequence[Sequence[Any]], *, returning: bool = False
+    ) -> tuple[str, Sequence[Any]] | None:
+        """The one INSERT of ``rows`` (psycopg placeholders) and its parameters.
+
+        None when a value cannot travel in a JSON document: the rows then go
+        one INSERT each (``_send_postgres``).
+        """
+        suffix = " RETURNING id" if returning else ""
+        if len(rows) == 1 or len(rows) * len(self.columns) <= VALUES_MAX_PARAMETERS:
+            values = [value for row in self._encode_postgres(rows) for value in row]
+            return self._values_postgres(len(rows)) + suffix, values
+        document = self._json_document(rows)
+        if document is None:
+            return None
+        return self._json_postgres + suffix, (document,)
 
     def _values_postgres(self, rows: int) -> str:
         """INSERT … VALUES (…), (…): ``rows`` rows of parameters."""
@@ -415,6 +429,19 @@ class Pipeline:
 def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]]) -> None:
     if not queue:
         return
+    if pq.AVAILABLE:
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for insert, rows in queue:
+            statement = rows if insert is None else insert.statement_postgres(rows)
+            if statement is None:
+                break
+            statements.append(statement)
+        else:
+            try:
+                pq.run(driver, statements)
+                return
+            except pq.Unsupported:
+                pass  # a value only psycopg's dumpers know: nothing was sent
     # Everything in it prepared, statements like inserts: the engine's wake-up
     # NOTIFY, parsed anew, cost PostgreSQL 57 µs of every ingest commit.
     with prepared(driver), driver.pipeline(), driver.cursor() as cursor:

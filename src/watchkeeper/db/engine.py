@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, Operat
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.clock import Clock, SystemClock
+from watchkeeper.db import pq
 from watchkeeper.db.bulk import Pipeline
 from watchkeeper.db.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
 from watchkeeper.db.types import json_text, json_value
@@ -270,6 +271,21 @@ def _prepared_statements(engine: Engine) -> None:
         # Bulk inserts of a few rows are one statement text per row count
         # (bulk.VALUES_MAX_PARAMETERS): keep them all prepared, not just 100.
         dbapi_connection.prepared_max = 500
+
+    # psycopg deallocates every prepared statement of a connection when it
+    # rolls back, those db/pq.py prepared included: they are prepared again.
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Any) -> None:
+        pq.forget(conn.connection.driver_connection)
+
+    @event.listens_for(engine, "rollback_savepoint")
+    def _on_rollback_savepoint(conn: Any, _name: Any, _context: Any) -> None:
+        pq.forget(conn.connection.driver_connection)
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        if dbapi_connection.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            pq.forget(dbapi_connection)  # the pool is about to roll it back
 
 
 def _ping_idle_connections(engine: Engine) -> None:

@@ -1,0 +1,185 @@
+"""Ingest's statements sent through libpq itself (db/pq.py), against a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from watchkeeper.db import pq
+from watchkeeper.db.bulk import driver_of
+from watchkeeper.db.engine import Database
+
+pytestmark = pytest.mark.skipif(not pq.AVAILABLE, reason="needs libpq 17 (psycopg[binary] has it)")
+
+UNNEST = "SELECT x FROM unnest(%s::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n"
+
+
+@pytest.fixture
+def pg(db: Database) -> Iterator[Database]:
+    if not db.is_postgres:
+        pytest.skip("libpq is PostgreSQL's")
+    with db.write() as session:
+        session.execute(
+            text("CREATE TABLE IF NOT EXISTS pq_t (id serial PRIMARY KEY, k text UNIQUE)")
+        )
+    yield db
+    with db.write() as session:
+        session.execute(text("DROP TABLE IF EXISTS pq_t"))
+
+
+def _ours(session: Session) -> set[str]:
+    return set(
+        session.scalars(
+            text("SELECT name FROM pg_prepared_statements WHERE name LIKE 'wk\\_%'")
+        ).all()
+    )
+
+
+def test_values_arrive_as_psycopg_would_send_them(pg: Database) -> None:
+    at = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    tricky = ['a"b', "c\\d", "e,f", "{g}", "NULL", "", " h ", "ü 🚨", None]
+    values = ("x'y", -(2**62), True, at, tricky)
+    echo = "SELECT %s::text, %s::int8, %s::bool, %s::timestamptz::text, %s::text[]::text"
+    with pg.write() as session:
+        _, driver = driver_of(session)
+        (rows,) = pq.run(driver, [(echo, values)])
+        expected = driver.execute(echo, values).fetchone()
+    # Integers come back as ints, everything else as PostgreSQL's text output.
+    assert rows == [("x'y", -(2**62), "t", expected[3], expected[4])]
+    assert expected[4] == '{"a\\"b","c\\\\d","e,f","{g}","NULL",""," h ","ü 🚨",NULL}'
+    assert datetime.fromisoformat(expected[3]) == at
+
+
+TEXTS = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.one_of(st.none(), TEXTS)))
+def test_any_text_array_round_trips(pg: Database, values: list[str | None]) -> None:
+    with pg.write() as session:
+        _, driver = driver_of(session)
+        (rows,) = pq.run(driver, [(UNNEST, (values,))])
+    assert [row[0] for row in rows] == values
+
+
+def test_a_nul_character_is_refused_as_psycopg_refuses_it(pg: Database) -> None:
+    with pg.write() as session:
+        _, driver = driver_of(session)
+        with pytest.raises(psycopg.DataError):
+            pq.run(driver, [(UNNEST, (["a\x00b"],))])
+        with pytest.raises(psycopg.DataError):
+            driver.execute(UNNEST, (["a\x00b"],))
+
+
+def test_a_value_it_cannot_send_is_refused_before_anything_is_sent(pg: Database) -> None:
+    with pg.write() as session:
+        _, driver = driver_of(session)
+        with pytest.raises(pq.Unsupported):
+            pq.run(driver, [("INSERT INTO pq_t (k) VALUES (%s)", ("a",)), (UNNEST, ({1.5},))])
+        assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert session.scalar(text("SELECT count(*) FROM pq_t")) == 0
+
+
+def test_statements_are_prepared_once_per_connection_and_run_in_the_transaction(
+    pg: Database,
+) -> None:
+    insert = "INSERT INTO pq_t (k) VALUES (%s) RETURNING id"
+    with pg.write() as session:
+        _, driver = driver_of(session)
+        first = pq.run(driver, [(insert, ("a",)), (insert, ("b",))])
+        names = _ours(session)
+        second = pq.run(driver, [(insert, ("c",))])
+        assert _ours(session) == names and len(names) == 1
+    assert [rows[0][0] for rows in (*first, *second)] == [1, 2, 3]
+    with pg.write() as session:  # a rolled back transaction takes its rows with it
+        pq.run(driver_of(session)[1], [(insert, ("d",))])
+        session.rollback()
+    with pg.read() as session:
+        assert session.scalars(text("SELECT k FROM pq_t ORDER BY id")).all() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("psycopg_prepared", [True, False], ids=["deallocated", "kept"])
+def test_after_a_rollback_they_are_prepared_again_whether_or_not_psycopg_dropped_them(
+    pg: Database, psycopg_prepared: bool
+) -> None:
+    """psycopg's rollback deallocates every statement only when it prepared some itself."""
+    insert = "INSERT INTO pq_t (k) VALUES (%s)"
+    session = pg.session(write=True)
+    try:
+        driver: Any = driver_of(session)[1]
+        pq.run(driver, [(insert, ("a",))])
+        if psycopg_prepared:
+            driver.prepare_threshold, threshold = 0, driver.prepare_threshold
+            driver.execute("SELECT 2")  # psycopg has a prepared statement of its own now
+            driver.prepare_threshold = threshold
+        session.rollback()  # as after any failed transaction on this connection
+        assert bool(_ours(session)) is not psycopg_prepared
+        driver = driver_of(session)[1]
+        pq.run(driver, [(insert, ("b",))])  # neither "does not exist" nor "already exists"
+        assert len(_ours(session)) == 1
+        session.commit()
+    finally:
+        session.close()
+    with pg.read() as session:
+        assert session.scalars(text("SELECT k FROM pq_t")).all() == ["b"]
+
+
+def test_an_error_is_psycopgs_own_and_the_connection_recovers(pg: Database) -> None:
+    insert = "INSERT INTO pq_t (k) VALUES (%s)"
+    with pg.write() as session:
+        pq.run(driver_of(session)[1], [(insert, ("taken",))])
+    statements = [(insert, ("new",)), (insert, ("taken",)), (UNNEST, (["x"],))]
+    with pg.write() as session:
+        driver = driver_of(session)[1]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            pq.run(driver, statements)
+        session.rollback()
+    with pg.write() as session:
+        (rows,) = pq.run(driver_of(session)[1], [(UNNEST, (["again"],))])
+        assert rows == [("again",)]
+    with pg.read() as session:
+        assert session.scalars(text("SELECT k FROM pq_t")).all() == ["taken"]
+
+
+def test_ingest_commits_through_it(pg: Database) -> None:
+    """The writer's lookups and inserts are the statements prepared under our names."""
+    from watchkeeper.alerts.batch import Payload, ingest_many
+    from watchkeeper.alerts.models import Integration
+    from watchkeeper.alerts.normalized import NormalizedAlert
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with pg.write() as session:
+        integration = Integration(name="pd", kind="pagerduty", token="pd", created_at=now)
+        session.add(integration)
+        session.flush()
+        alert = NormalizedAlert(
+            fingerprint="k1",
+            action="fire",
+            group_key="k1",
+            title="down",
+            message="",
+            severity="critical",
+            labels={},
+            annotations={},
+            starts_at=now,
+            ends_at=None,
+            source_url=None,
+            links=(),
+        )
+        ingest_many(session, [Payload(integration, [alert], "{}")], now)
+        statements = session.scalars(
+            text("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'wk\\_%'")
+        ).all()
+    assert any("FROM alerts" in s for s in statements)  # the open-alert lookup
+    assert any(s.startswith("INSERT INTO alerts") for s in statements)
+    assert any(s.startswith("INSERT INTO raw_payloads") for s in statements)
