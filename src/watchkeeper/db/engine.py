@@ -274,13 +274,18 @@ def _prepared_statements(engine: Engine) -> None:
 
     # psycopg deallocates every prepared statement of a connection when it
     # rolls back, those db/pq.py prepared included: they are prepared again.
+    def _forget(conn: Any) -> None:
+        if conn.closed or conn.invalidated:
+            return  # its driver connection is gone, and what it prepared with it
+        pq.forget(conn.connection.driver_connection)
+
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn: Any) -> None:
-        pq.forget(conn.connection.driver_connection)
+        _forget(conn)
 
     @event.listens_for(engine, "rollback_savepoint")
     def _on_rollback_savepoint(conn: Any, _name: Any, _context: Any) -> None:
-        pq.forget(conn.connection.driver_connection)
+        _forget(conn)
 
     @event.listens_for(engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
