@@ -151,32 +151,66 @@ def test_an_error_is_psycopgs_own_and_the_connection_recovers(pg: Database) -> N
         assert session.scalars(text("SELECT k FROM pq_t")).all() == ["taken"]
 
 
+def _alert(fingerprint: str, now: datetime) -> Any:
+    from watchkeeper.alerts.normalized import NormalizedAlert
+
+    return NormalizedAlert(
+        fingerprint=fingerprint,
+        action="fire",
+        group_key=fingerprint,
+        title="down",
+        message="",
+        severity="critical",
+        labels={},
+        annotations={},
+        starts_at=now,
+        ends_at=None,
+        source_url=None,
+        links=(),
+    )
+
+
+@pytest.mark.parametrize("through_libpq", [True, False], ids=["libpq", "cursors"])
+def test_ingest_stores_the_same_either_way(
+    pg: Database, monkeypatch: pytest.MonkeyPatch, through_libpq: bool
+) -> None:
+    """With an older libpq, ingest's statements go through psycopg's cursors instead."""
+    from watchkeeper.alerts.batch import Payload, ingest_many
+    from watchkeeper.alerts.models import Integration
+
+    monkeypatch.setattr(pq, "AVAILABLE", through_libpq)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with pg.write() as session:
+        integration = Integration(name="pd", kind="pagerduty", token="pd", created_at=now)
+        session.add(integration)
+        session.flush()
+        first = ingest_many(session, [Payload(integration, [_alert("a", now)], "{}")], now)
+    with pg.write() as session:
+        again = [Payload(integration, [_alert("a", now), _alert("b", now)], "{}")] * 2
+        second = ingest_many(session, again, now)
+        ours = _ours(session)
+    assert [r.new_alerts for r in first] == [1]
+    assert [(r.new_alerts, r.repeated_alerts, len(r.created_group_ids)) for r in second] == [
+        (1, 1, 1),
+        (0, 2, 0),
+    ]
+    assert bool(ours) is through_libpq
+    with pg.read() as session:
+        rows = session.execute(text("SELECT fingerprint, repeat_count FROM alerts ORDER BY id"))
+        assert [tuple(row) for row in rows] == [("a", 2), ("b", 1)]
+
+
 def test_ingest_commits_through_it(pg: Database) -> None:
     """The writer's lookups and inserts are the statements prepared under our names."""
     from watchkeeper.alerts.batch import Payload, ingest_many
     from watchkeeper.alerts.models import Integration
-    from watchkeeper.alerts.normalized import NormalizedAlert
 
     now = datetime(2026, 3, 1, tzinfo=UTC)
     with pg.write() as session:
         integration = Integration(name="pd", kind="pagerduty", token="pd", created_at=now)
         session.add(integration)
         session.flush()
-        alert = NormalizedAlert(
-            fingerprint="k1",
-            action="fire",
-            group_key="k1",
-            title="down",
-            message="",
-            severity="critical",
-            labels={},
-            annotations={},
-            starts_at=now,
-            ends_at=None,
-            source_url=None,
-            links=(),
-        )
-        ingest_many(session, [Payload(integration, [alert], "{}")], now)
+        ingest_many(session, [Payload(integration, [_alert("k1", now)], "{}")], now)
         statements = session.scalars(
             text("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'wk\\_%'")
         ).all()
