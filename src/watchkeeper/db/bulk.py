@@ -233,6 +233,17 @@ class BulkUpdate(_Encoder):
             _executemany_sqlite(driver, self._sqlite, self._encode_sqlite(rows))
             return
         document = self._json_document(rows) if len(rows) > 1 else None
+        if pq.AVAILABLE:  # as the pipelined inserts: see db/pq.py
+            statements: list[tuple[str, Sequence[Any]]] = (
+                [(self._json_postgres, (document,))]
+                if document is not None
+                else [(self._postgres, row) for row in self._encode_postgres(rows)]
+            )
+            try:
+                pq.run(driver, statements)
+                return
+            except pq.Unsupported:
+                pass  # nothing was sent: psycopg's dumpers take it below
         with driver.cursor() as cursor, prepared(driver):
             if document is not None:
                 # One statement: a PostgreSQL UPDATE per row cost the server
