@@ -262,10 +262,7 @@ def _lookup_postgres(
     _, driver = driver_of(session)
     fingerprints, group_keys = _lookup_keys(items)
     if pq.AVAILABLE:
-        try:
-            done = _lookup_pq(driver, fingerprints, group_keys, payload_rows)
-        except pq.Unsupported:
-            done = None  # nothing was sent: psycopg's dumpers take it below
+        done = _lookup_pq(driver, fingerprints, group_keys, payload_rows)
         if done is not None:
             return done
     payloads = driver.cursor()
@@ -317,7 +314,10 @@ def _lookup_pq(
     group_ids = list(group_keys)
     statements += [(_OPEN_ALERTS_PG, (fingerprints[iid], iid)) for iid in alert_ids]
     statements += [(_OPEN_GROUPS_PG, (sorted(group_keys[iid]), iid)) for iid in group_ids]
-    results = iter(pq.run(driver, statements))
+    answered = pq.try_run(driver, statements)
+    if answered is None:
+        return None
+    results = iter(answered)
     # Ascending ids are row order (see BulkInsert.returned_ids).
     ids = sorted(int(row[0]) for row in next(results)) if payload_rows else []
     found = _Found({}, {}, {})

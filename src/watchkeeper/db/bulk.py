@@ -239,11 +239,8 @@ class BulkUpdate(_Encoder):
                 if document is not None
                 else [(self._postgres, row) for row in self._encode_postgres(rows)]
             )
-            try:
-                pq.run(driver, statements)
+            if pq.try_run(driver, statements) is not None:
                 return
-            except pq.Unsupported:
-                pass  # nothing was sent: psycopg's dumpers take it below
         with driver.cursor() as cursor, prepared(driver):
             if document is not None:
                 # One statement: a PostgreSQL UPDATE per row cost the server
@@ -448,11 +445,8 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
                 break
             statements.append(statement)
         else:
-            try:
-                pq.run(driver, statements)
+            if pq.try_run(driver, statements) is not None:
                 return
-            except pq.Unsupported:
-                pass  # a value only psycopg's dumpers know: nothing was sent
     # Everything in it prepared, statements like inserts: the engine's wake-up
     # NOTIFY, parsed anew, cost PostgreSQL 57 µs of every ingest commit.
     with prepared(driver), driver.pipeline(), driver.cursor() as cursor:

@@ -48,14 +48,8 @@ class Unsupported(TypeError):
     """A value this module cannot send; raised before anything is sent."""
 
 
-class _Known:
-    """The statements surely prepared on one connection (a rollback empties it)."""
-
-    def __init__(self) -> None:
-        self.names: set[bytes] = set()
-
-
-_KNOWN: weakref.WeakKeyDictionary[Any, _Known] = weakref.WeakKeyDictionary()
+# The statements surely prepared on each connection (a rollback empties it).
+_KNOWN: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
 _TEXTS: dict[str, tuple[bytes, bytes]] = {}
 
 
@@ -63,7 +57,7 @@ def forget(driver: Any) -> None:
     """Statements of this connection may be gone (a rollback): prepare them again."""
     known = _KNOWN.get(driver)
     if known is not None:
-        known.names.clear()
+        known.clear()
 
 
 def _statement(sql: str) -> tuple[bytes, bytes]:
@@ -138,10 +132,10 @@ def run(
     pgconn = driver.pgconn
     known = _KNOWN.get(driver)
     if known is None:
-        known = _KNOWN[driver] = _Known()
+        known = _KNOWN[driver] = set()
     params = [[encode(value) for value in values] for _, values in statements]
-    # What each result answers: "begin", "close", ("prepare", name) or "query".
-    expect: list[Any] = []
+    # What each result answers: "begin", "close", "prepare" or "query".
+    expect: list[str] = []
     pgconn.enter_pipeline_mode()
     try:
         if pgconn.transaction_status == _IDLE:
@@ -149,14 +143,14 @@ def run(
             expect.append("begin")
         for (sql, _), values in zip(statements, params, strict=True):
             name, text = _statement(sql)
-            if name not in known.names:
+            if name not in known:
                 # It may still exist (the rollback that emptied ``known`` did
                 # not always deallocate): closing one that does not is no error.
                 pgconn.send_close_prepared(name)
                 expect.append("close")
                 pgconn.send_prepare(name, text)
-                expect.append(("prepare", name))
-                known.names.add(name)  # taken back below if it failed
+                expect.append("prepare")
+                known.add(name)  # all forgotten below if anything failed
             pgconn.send_query_prepared(name, values)
             expect.append("query")
         pgconn.pipeline_sync()
@@ -164,7 +158,7 @@ def run(
         pgconn.exit_pipeline_mode()
     except BaseException:
         # A lost connection or an interrupt: nothing here is known any more.
-        known.names.clear()
+        known.clear()
         if pgconn.pipeline_status != pq.PipelineStatus.OFF:
             driver.close()  # cannot leave pipeline mode with results pending
         raise
@@ -178,15 +172,23 @@ def run(
                     if result.status == ExecStatus.FATAL_ERROR
                     else psycopg.errors.PipelineAborted("pipeline aborted")
                 )
-            if isinstance(what, tuple):
-                known.names.discard(what[1])
             continue
         if what == "query":
             out.append(_rows(result) if result.status == ExecStatus.TUPLES_OK else [])
     if error is not None:
-        known.names.clear()  # a rollback follows
+        known.clear()  # a rollback follows
         raise error
     return out
+
+
+def try_run(
+    driver: psycopg.Connection[Any], statements: Sequence[tuple[str, Sequence[Any]]]
+) -> list[list[tuple[Any, ...]]] | None:
+    """``run``, or None when a value is one only psycopg's dumpers take (nothing was sent)."""
+    try:
+        return run(driver, statements)
+    except Unsupported:
+        return None
 
 
 def _wait(pgconn: PGconn, *, write: bool) -> None:
