@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.models import (
@@ -50,6 +50,49 @@ _COUNTERS = BulkUpdate(
         "firing_count": "{old} + {new}",
         "last_alert_at": "coalesce({new}, {old})",
     },
+)
+
+# What ingest runs when groups resolve or are acknowledged, built once:
+# SQLAlchemy's IN (…) makes a small reference cycle each time it is
+# constructed, which only the cyclic collector frees (see app.py).
+_NONE_FIRING_AMONG = select(GROUPS.c.id).where(
+    GROUPS.c.id.in_(bindparam("ids", expanding=True)),
+    GROUPS.c.firing_count <= 0,
+    GROUPS.c.status != "resolved",
+)
+_OPEN_AMONG = select(GROUPS.c.id).where(
+    GROUPS.c.id.in_(bindparam("ids", expanding=True)), GROUPS.c.status != "resolved"
+)
+_RESOLVE_ALERTS = (
+    update(ALERTS)
+    .where(ALERTS.c.group_id.in_(bindparam("ids", expanding=True)), ALERTS.c.status == "firing")
+    .values(status="resolved", open_fingerprint=None, resolved_at=bindparam("now"))
+)
+_RESOLVE_GROUPS = (
+    update(GROUPS)
+    .where(GROUPS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="resolved",
+        open_key=None,
+        resolved_at=bindparam("now"),
+        resolved_by=bindparam("by"),
+        firing_count=0,
+        silenced_until=None,
+        updated_at=bindparam("now"),
+    )
+)
+_FIRING_AMONG = select(GROUPS.c.id).where(
+    GROUPS.c.id.in_(bindparam("ids", expanding=True)), GROUPS.c.status == "firing"
+)
+_ACKNOWLEDGE = (
+    update(GROUPS)
+    .where(GROUPS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="acknowledged",
+        acknowledged_at=bindparam("now"),
+        acknowledged_by=bindparam("by"),
+        updated_at=bindparam("now"),
+    )
 )
 
 # GroupRow's columns, in its field order (see group_rows).
@@ -134,11 +177,7 @@ def apply_deltas(
     lowered = [gid for gid, d in deltas.items() if d[1] < 0]
     if not lowered:
         return []
-    done = session.scalars(
-        select(GROUPS.c.id).where(
-            GROUPS.c.id.in_(lowered), GROUPS.c.firing_count <= 0, GROUPS.c.status != "resolved"
-        )
-    ).all()
+    done = session.scalars(_NONE_FIRING_AMONG, {"ids": lowered}).all()
     return resolve_groups(session, group_ids=list(done), actor=actor, now=now)
 
 
@@ -175,29 +214,11 @@ def resolve_groups(
     session: Session, *, group_ids: Sequence[int], actor: Actor, now: datetime
 ) -> list[int]:
     """Resolve open groups (and their firing alerts); returns the ids that changed."""
-    ids = session.scalars(
-        select(GROUPS.c.id).where(GROUPS.c.id.in_(group_ids), GROUPS.c.status != "resolved")
-    ).all()
+    ids = session.scalars(_OPEN_AMONG, {"ids": list(group_ids)}).all()
     if not ids:
         return []
-    session.execute(
-        update(ALERTS)
-        .where(ALERTS.c.group_id.in_(ids), ALERTS.c.status == "firing")
-        .values(status="resolved", open_fingerprint=None, resolved_at=now)
-    )
-    session.execute(
-        update(GROUPS)
-        .where(GROUPS.c.id.in_(ids))
-        .values(
-            status="resolved",
-            open_key=None,
-            resolved_at=now,
-            resolved_by=actor.name,
-            firing_count=0,
-            silenced_until=None,
-            updated_at=now,
-        )
-    )
+    session.execute(_RESOLVE_ALERTS, {"ids": list(ids), "now": now})
+    session.execute(_RESOLVE_GROUPS, {"ids": list(ids), "by": actor.name, "now": now})
     add_events(session, [(gid, "resolved", actor, {}) for gid in ids], now)
     _outbox(session, now, [("group.resolved", gid, {"by": actor.name}) for gid in ids])
     return list(ids)
@@ -207,18 +228,10 @@ def acknowledge_groups(
     session: Session, *, group_ids: Sequence[int], actor: Actor, now: datetime
 ) -> list[int]:
     """Acknowledge firing groups; returns the ids that changed."""
-    ids = session.scalars(
-        select(GROUPS.c.id).where(GROUPS.c.id.in_(group_ids), GROUPS.c.status == "firing")
-    ).all()
+    ids = session.scalars(_FIRING_AMONG, {"ids": list(group_ids)}).all()
     if not ids:
         return []
-    session.execute(
-        update(GROUPS)
-        .where(GROUPS.c.id.in_(ids))
-        .values(
-            status="acknowledged", acknowledged_at=now, acknowledged_by=actor.name, updated_at=now
-        )
-    )
+    session.execute(_ACKNOWLEDGE, {"ids": list(ids), "by": actor.name, "now": now})
     add_events(session, [(gid, "acknowledged", actor, {}) for gid in ids], now)
     _outbox(session, now, [("group.acknowledged", gid, {"by": actor.name}) for gid in ids])
     return list(ids)

@@ -30,6 +30,7 @@ checks that row for row.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -89,14 +90,19 @@ def driver_of(session: Session) -> tuple[str, Any]:
     """The dialect name and the driver's own connection, inside the session's transaction.
 
     Remembered for the transaction: an ingest commit asks five times, and
-    asking the session costs more than a single event's insert.
+    asking the session costs more than a single event's insert. The
+    transaction is held weakly: the session's ``info`` holding it strongly
+    made every session a reference cycle (session -> info -> transaction ->
+    session) of some 40 objects that only Python's cyclic collector could
+    free. At a few hundred commits a second its collections then held the
+    GIL for 20-80 ms every couple of seconds, the tail of ingest's latency.
     """
     known = session.info.get(_DRIVER)
-    if known is not None and known[0] is session.get_transaction():
+    if known is not None and known[0]() is session.get_transaction():
         return known[1], known[2]
     connection = session.connection()
     dialect, driver = connection.dialect.name, connection.connection.driver_connection
-    session.info[_DRIVER] = (session.get_transaction(), dialect, driver)
+    session.info[_DRIVER] = (weakref.ref(session.get_transaction()), dialect, driver)
     return dialect, driver
 
 

@@ -1,0 +1,105 @@
+"""Ingest and the engine leave nothing for Python's cyclic garbage collector.
+
+What a commit or an engine pass allocates must be freed by reference
+counting the moment it is done with. Objects caught in a reference cycle
+wait for the cyclic collector instead, and a serving process collects its
+youngest generation every 50,000 allocations (app.SERVING_GC_THRESHOLDS): with
+some 40 objects of cycle per commit (a session that held its own
+transaction in ``session.info``), each collection there freed 30,000-45,000
+objects and held the GIL for 20-80 ms, every two seconds at 500 events/s.
+Every request that arrived meanwhile waited: that was the p99 latency of
+ingest.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import FastAPI
+
+from watchkeeper.alerts.ingest import IngestGate
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.writer import IngestJob, write_jobs
+from watchkeeper.clock import FixedClock
+from watchkeeper.escalation.engine import Engine
+
+COMMITS = 20
+
+
+@contextmanager
+def cyclic_garbage() -> Iterator[list[object]]:
+    """The objects that only the cyclic collector would have freed, made inside the block."""
+    found: list[object] = []
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield found
+        gc.collect()
+        found.extend(gc.garbage)
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+
+
+def _kinds(objects: list[object]) -> Counter[str]:
+    return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+
+
+def _gate(app: FastAPI, clock: FixedClock) -> IngestGate:
+    ctx = app.state.ctx
+    with ctx.db.write() as session:
+        session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
+    gate: IngestGate = ctx.services["ingest"]
+    return gate
+
+
+def _job(gate: IngestGate, key: str, action: str = "trigger") -> IngestJob:
+    body = {
+        "routing_key": "pd",
+        "event_action": action,
+        "dedup_key": key,
+        "payload": {"summary": key, "source": "test", "severity": "critical"},
+    }
+    return gate.parse(gate.integration("pd"), body, json.dumps(body))
+
+
+def _commit(app: FastAPI, jobs: list[IngestJob]) -> None:
+    ctx = app.state.ctx
+    with ctx.db.write() as session:
+        write_jobs(session, jobs, ctx)
+
+
+def test_ingest_commits_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
+    gate = _gate(app, clock)
+    for n in range(3):  # first runs fill caches (compiled statements, prepared names)
+        _commit(app, [_job(gate, f"warm-{n}"), _job(gate, f"warm-{n}", "acknowledge")])
+    with cyclic_garbage() as garbage:
+        for n in range(COMMITS):
+            # new alerts and groups, a repeat, an acknowledgement and a resolve
+            _commit(
+                app,
+                [
+                    _job(gate, f"new-{n}"),
+                    _job(gate, f"new-{n}"),
+                    _job(gate, f"new-{n}", "acknowledge"),
+                    _job(gate, f"warm-{n % 3}", "resolve"),
+                ],
+            )
+    assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)
+
+
+def test_engine_passes_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
+    engine = app.state.ctx.services["engine"]
+    assert isinstance(engine, Engine)
+    gate = _gate(app, clock)
+    _commit(app, [_job(gate, "warm")])
+    engine.run_once(clock.now(), timers=True)
+    with cyclic_garbage() as garbage:
+        for n in range(COMMITS):
+            _commit(app, [_job(gate, f"new-{n}")])
+            engine.run_once(clock.now(), timers=n % 2 == 0)
+    assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)
