@@ -217,3 +217,133 @@ def test_ingest_commits_through_it(pg: Database) -> None:
     assert any("FROM alerts" in s for s in statements)  # the open-alert lookup
     assert any(s.startswith("INSERT INTO alerts") for s in statements)
     assert any(s.startswith("INSERT INTO raw_payloads") for s in statements)
+
+
+def _count_elsewhere(pg: Database, table: str) -> int:
+    """Rows of ``table`` as another connection sees them: what is committed."""
+    with pg.read() as other:
+        return int(other.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+def test_a_pipeline_can_end_with_the_commit(pg: Database) -> None:
+    insert = "INSERT INTO pq_t (k) VALUES (%s)"
+    with pg.write() as session:
+        driver = driver_of(session)[1]
+        pq.run(driver, [(insert, ("one",)), (insert, ("two",))], commit=True)
+        # Committed before the session's own commit, which then has nothing to do.
+        assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert _count_elsewhere(pg, "pq_t") == 2
+    with pg.write() as session:  # the connection goes on as usual
+        pq.run(driver_of(session)[1], [(insert, ("three",))])
+    assert _count_elsewhere(pg, "pq_t") == 3
+
+
+def test_a_failed_statement_takes_the_pipelines_commit_with_it(pg: Database) -> None:
+    insert = "INSERT INTO pq_t (k) VALUES (%s)"
+    with pg.write() as session:
+        pq.run(driver_of(session)[1], [(insert, ("taken",))])
+    with pg.write() as session:
+        driver = driver_of(session)[1]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            pq.run(driver, [(insert, ("new",)), (insert, ("taken",))], commit=True)
+        session.rollback()
+    with pg.read() as session:
+        assert session.scalars(text("SELECT k FROM pq_t")).all() == ["taken"]
+
+
+class _Spy:
+    """Records each libpq pipeline of a commit: whether it committed, and what was stored then."""
+
+    def __init__(self, pg: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[bool, int]] = []
+        real = pq.run
+
+        def run(driver: Any, statements: Any, *, commit: bool = False) -> Any:
+            rows = real(driver, statements, commit=commit)
+            self.calls.append((commit, _count_elsewhere(pg, "raw_payloads")))
+            return rows
+
+        monkeypatch.setattr(pq, "run", run)
+
+
+def _integration(pg: Database, now: datetime, **options: Any) -> Any:
+    from watchkeeper.alerts.models import Integration
+
+    with pg.write() as session:
+        integration = Integration(
+            name="pd", kind="pagerduty", token="pd", created_at=now, options=options
+        )
+        session.add(integration)
+        session.flush()
+        session.expunge(integration)
+    return integration
+
+
+def test_a_commit_of_new_alerts_ends_with_its_inserts(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two round trips, not three: the COMMIT travels with the inserts."""
+    from watchkeeper.alerts.batch import Payload, ingest_many
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    integration = _integration(pg, now)
+    spy = _Spy(pg, monkeypatch)
+    with pg.write() as session:
+        payloads = [Payload(integration, [_alert("a", now)], "{}")]
+        ingest_many(session, payloads, now, commit=True)
+    # lookups, then inserts with the commit: the payload was stored by then
+    assert spy.calls == [(False, 0), (True, 1)]
+
+
+def test_updates_after_the_inserts_keep_the_commit_for_the_session(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeat moves its group's counters after the inserts: those commit with them."""
+    from watchkeeper.alerts.batch import Payload, ingest_many
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    integration = _integration(pg, now)
+    with pg.write() as session:
+        ingest_many(session, [Payload(integration, [_alert("a", now)], "{}")], now)
+    spy = _Spy(pg, monkeypatch)
+    with pg.write() as session:
+        payloads = [Payload(integration, [_alert("a", now), _alert("b", now)], "{}")]
+        ingest_many(session, payloads, now, commit=True)
+        assert [commit for commit, _ in spy.calls] == [False] * len(spy.calls)
+        assert _count_elsewhere(pg, "raw_payloads") == 1  # not yet
+    assert _count_elsewhere(pg, "raw_payloads") == 2
+    with pg.read() as session:
+        counts = session.execute(text("SELECT alerts_count FROM alert_groups ORDER BY id"))
+        assert [row[0] for row in counts] == [1, 1]
+        repeats = session.execute(text("SELECT fingerprint, repeat_count FROM alerts ORDER BY id"))
+        assert [tuple(row) for row in repeats] == [("a", 1), ("b", 0)]
+
+
+def test_template_errors_are_recorded_before_anything_commits(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer records a payload's template errors in the same transaction as its alerts."""
+    from watchkeeper.alerts import integrations as svc
+    from watchkeeper.alerts import writer
+    from watchkeeper.alerts.writer import IngestJob
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    integration = _integration(pg, now)
+    seen: list[tuple[int, psycopg.pq.TransactionStatus]] = []
+    real = svc.record_template_errors
+
+    def record(session: Session, **kwargs: Any) -> None:
+        status = driver_of(session)[1].pgconn.transaction_status
+        seen.append((_count_elsewhere(pg, "raw_payloads"), status))
+        real(session, **kwargs)
+
+    monkeypatch.setattr(svc, "record_template_errors", record)
+
+    class Ctx:
+        clock = type("Clock", (), {"now": staticmethod(lambda: now)})
+
+    job = IngestJob(integration, [_alert("a", now)], "{}", template_errors=["title: boom"])
+    with pg.write() as session:
+        writer.write_jobs(session, [job], Ctx())  # type: ignore[arg-type]
+    assert seen == [(0, psycopg.pq.TransactionStatus.INTRANS)]
+    assert _count_elsewhere(pg, "raw_payloads") == 1

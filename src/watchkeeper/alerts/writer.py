@@ -65,7 +65,10 @@ def write_jobs(
     # The integrations are the gate's cached, detached rows: ingest only reads
     # them (merging each into the session cost more than a single event's insert).
     payloads = [Payload(job.integration, job.alerts, job.raw) for job in jobs]
-    results = ingest_many(session, payloads, now)
+    # Template errors are recorded below, in the same transaction: only
+    # without them may ingest's last statements carry the COMMIT.
+    errors = any(job.template_errors for job in jobs)
+    results = ingest_many(session, payloads, now, commit=not errors)
     for job in jobs:
         if job.template_errors:
             fresh = session.get(Integration, job.integration.id)

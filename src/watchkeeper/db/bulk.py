@@ -418,7 +418,15 @@ class Pipeline:
         """
         self._queue.append((None, (sql, params)))
 
-    def run(self, session: Session) -> None:
+    def run(self, session: Session, *, commit: bool = False) -> None:
+        """Send everything queued, in order.
+
+        ``commit``: the caller commits the session right after and runs
+        nothing more in this transaction. On PostgreSQL the COMMIT then
+        travels in the pipeline (one round trip fewer); the session's own
+        commit still follows and finds nothing left to do. Elsewhere, and
+        where the pipeline cannot go through libpq, the session commits.
+        """
         queue, self._queue = self._queue, []
         if not queue:
             return
@@ -437,10 +445,12 @@ class Pipeline:
                 insert._run_postgres(driver, rows)
             else:
                 pending.append((insert, rows))
-        _send_pipelined(driver, pending)
+        _send_pipelined(driver, pending, commit=commit)
 
 
-def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]]) -> None:
+def _send_pipelined(
+    driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]], *, commit: bool = False
+) -> None:
     if not queue:
         return
     if pq.AVAILABLE:
@@ -451,7 +461,7 @@ def _send_pipelined(driver: Any, queue: Sequence[tuple[BulkInsert | None, Any]])
                 break
             statements.append(statement)
         else:
-            if pq.try_run(driver, statements) is not None:
+            if pq.try_run(driver, statements, commit=commit) is not None:
                 return
     # Everything in it prepared, statements like inserts: the engine's wake-up
     # NOTIFY, parsed anew, cost PostgreSQL 57 µs of every ingest commit.

@@ -121,20 +121,26 @@ def _rows(result: PGresult) -> list[tuple[Any, ...]]:
 
 
 def run(
-    driver: psycopg.Connection[Any], statements: Sequence[tuple[str, Sequence[Any]]]
+    driver: psycopg.Connection[Any],
+    statements: Sequence[tuple[str, Sequence[Any]]],
+    *,
+    commit: bool = False,
 ) -> list[list[tuple[Any, ...]]]:
     """Run statements in one pipeline inside the connection's transaction; their rows.
 
     Starts the transaction (BEGIN) if psycopg has not yet; psycopg's commit
-    or rollback ends it as usual. Raises the psycopg error of the first
-    statement that failed, after reading the pipeline to its end.
+    or rollback ends it as usual. With ``commit`` the pipeline ends with
+    COMMIT instead: the transaction is over when this returns (psycopg's own
+    commit then has nothing left to do), one round trip fewer. Raises the
+    psycopg error of the first statement that failed, after reading the
+    pipeline to its end; nothing was committed then.
     """
     pgconn = driver.pgconn
     known = _KNOWN.get(driver)
     if known is None:
         known = _KNOWN[driver] = set()
     params = [[encode(value) for value in values] for _, values in statements]
-    # What each result answers: "begin", "close", "prepare" or "query".
+    # What each result answers: "begin", "close", "prepare", "query" or "commit".
     expect: list[str] = []
     pgconn.enter_pipeline_mode()
     try:
@@ -153,6 +159,9 @@ def run(
                 known.add(name)  # all forgotten below if anything failed
             pgconn.send_query_prepared(name, values)
             expect.append("query")
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+            expect.append("commit")
         pgconn.pipeline_sync()
         results = _read(pgconn, len(expect))
         pgconn.exit_pipeline_mode()
@@ -182,11 +191,14 @@ def run(
 
 
 def try_run(
-    driver: psycopg.Connection[Any], statements: Sequence[tuple[str, Sequence[Any]]]
+    driver: psycopg.Connection[Any],
+    statements: Sequence[tuple[str, Sequence[Any]]],
+    *,
+    commit: bool = False,
 ) -> list[list[tuple[Any, ...]]] | None:
     """``run``, or None when a value is one only psycopg's dumpers take (nothing was sent)."""
     try:
-        return run(driver, statements)
+        return run(driver, statements, commit=commit)
     except Unsupported:
         return None
 
