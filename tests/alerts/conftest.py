@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from watchkeeper.alerts.ingest import IngestGate
+from watchkeeper.alerts.models import Integration
+from watchkeeper.alerts.writer import IngestJob
+from watchkeeper.clock import FixedClock
 
 
 @pytest.fixture
@@ -29,6 +35,26 @@ def make_integration(
         return response.json()  # type: ignore[no-any-return]
 
     return make
+
+
+def pagerduty_gate(app: FastAPI, clock: FixedClock) -> IngestGate:
+    """The app's ingest gate, with a PagerDuty integration whose token is "pd"."""
+    ctx = app.state.ctx
+    with ctx.db.write() as session:
+        session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
+    gate: IngestGate = ctx.services["ingest"]
+    return gate
+
+
+def pagerduty_job(gate: IngestGate, key: str, action: str = "trigger") -> IngestJob:
+    """A parsed PagerDuty event for the "pd" integration, ready for the writer."""
+    body = {
+        "routing_key": "pd",
+        "event_action": action,
+        "dedup_key": key,
+        "payload": {"summary": key, "source": "test", "severity": "critical"},
+    }
+    return gate.parse(gate.integration("pd"), body, json.dumps(body))
 
 
 def ingest_path(integration: dict[str, Any]) -> str:

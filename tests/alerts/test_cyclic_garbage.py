@@ -14,15 +14,13 @@ ingest.
 from __future__ import annotations
 
 import gc
-import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI
 
-from watchkeeper.alerts.ingest import IngestGate
-from watchkeeper.alerts.models import Integration
+from tests.alerts.conftest import pagerduty_gate, pagerduty_job
 from watchkeeper.alerts.writer import IngestJob, write_jobs
 from watchkeeper.clock import FixedClock
 from watchkeeper.escalation.engine import Engine
@@ -49,24 +47,6 @@ def _kinds(objects: list[object]) -> Counter[str]:
     return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
 
 
-def _gate(app: FastAPI, clock: FixedClock) -> IngestGate:
-    ctx = app.state.ctx
-    with ctx.db.write() as session:
-        session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
-    gate: IngestGate = ctx.services["ingest"]
-    return gate
-
-
-def _job(gate: IngestGate, key: str, action: str = "trigger") -> IngestJob:
-    body = {
-        "routing_key": "pd",
-        "event_action": action,
-        "dedup_key": key,
-        "payload": {"summary": key, "source": "test", "severity": "critical"},
-    }
-    return gate.parse(gate.integration("pd"), body, json.dumps(body))
-
-
 def _commit(app: FastAPI, jobs: list[IngestJob]) -> None:
     ctx = app.state.ctx
     with ctx.db.write() as session:
@@ -74,19 +54,20 @@ def _commit(app: FastAPI, jobs: list[IngestJob]) -> None:
 
 
 def test_ingest_commits_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
-    gate = _gate(app, clock)
+    gate = pagerduty_gate(app, clock)
     for n in range(3):  # first runs fill caches (compiled statements, prepared names)
-        _commit(app, [_job(gate, f"warm-{n}"), _job(gate, f"warm-{n}", "acknowledge")])
+        warm = f"warm-{n}"
+        _commit(app, [pagerduty_job(gate, warm), pagerduty_job(gate, warm, "acknowledge")])
     with cyclic_garbage() as garbage:
         for n in range(COMMITS):
             # new alerts and groups, a repeat, an acknowledgement and a resolve
             _commit(
                 app,
                 [
-                    _job(gate, f"new-{n}"),
-                    _job(gate, f"new-{n}"),
-                    _job(gate, f"new-{n}", "acknowledge"),
-                    _job(gate, f"warm-{n % 3}", "resolve"),
+                    pagerduty_job(gate, f"new-{n}"),
+                    pagerduty_job(gate, f"new-{n}"),
+                    pagerduty_job(gate, f"new-{n}", "acknowledge"),
+                    pagerduty_job(gate, f"warm-{n % 3}", "resolve"),
                 ],
             )
     assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)
@@ -95,11 +76,11 @@ def test_ingest_commits_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None
 def test_engine_passes_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
     engine = app.state.ctx.services["engine"]
     assert isinstance(engine, Engine)
-    gate = _gate(app, clock)
-    _commit(app, [_job(gate, "warm")])
+    gate = pagerduty_gate(app, clock)
+    _commit(app, [pagerduty_job(gate, "warm")])
     engine.run_once(clock.now(), timers=True)
     with cyclic_garbage() as garbage:
         for n in range(COMMITS):
-            _commit(app, [_job(gate, f"new-{n}")])
+            _commit(app, [pagerduty_job(gate, f"new-{n}")])
             engine.run_once(clock.now(), timers=n % 2 == 0)
     assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)

@@ -19,31 +19,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.alerts.conftest import pagerduty_gate, pagerduty_job
 from tests.conftest import Account
 from watchkeeper.alerts import store, writer
-from watchkeeper.alerts.ingest import IngestGate, Reply, error_reply
-from watchkeeper.alerts.models import Alert, Integration
+from watchkeeper.alerts.ingest import Reply, error_reply
+from watchkeeper.alerts.models import Alert
 from watchkeeper.alerts.writer import IngestJob, IngestWriter
 from watchkeeper.api.context import AppContext
 from watchkeeper.clock import FixedClock
-
-
-def _gate(app: FastAPI, clock: FixedClock) -> IngestGate:
-    ctx = app.state.ctx
-    with ctx.db.write() as session:
-        session.add(Integration(name="pd", kind="pagerduty", token="pd", created_at=clock.now()))
-    gate: IngestGate = ctx.services["ingest"]
-    return gate
-
-
-def _job(gate: IngestGate, key: str) -> IngestJob:
-    body = {
-        "routing_key": "pd",
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": key, "source": "test", "severity": "critical"},
-    }
-    return gate.parse(gate.integration("pd"), body, json.dumps(body))
 
 
 class CountingLoop:
@@ -92,8 +75,8 @@ def _waiting(loop: CountingLoop, writers: IngestWriter, jobs: Sequence[IngestJob
 def test_one_commit_answers_its_requests_with_one_call_into_their_loop(
     app: FastAPI, clock: FixedClock, loop: CountingLoop
 ) -> None:
-    gate = _gate(app, clock)
-    jobs = [_job(gate, key) for key in ("a", "b", "c", "d")]
+    gate = pagerduty_gate(app, clock)
+    jobs = [pagerduty_job(gate, key) for key in ("a", "b", "c", "d")]
     waiters = _waiting(loop, gate.writer, jobs)
     before = loop.calls
 
@@ -112,8 +95,8 @@ def test_one_commit_answers_its_requests_with_one_call_into_their_loop(
 def test_a_request_that_gave_up_does_not_stop_the_others_answers(
     app: FastAPI, clock: FixedClock, loop: CountingLoop
 ) -> None:
-    gate = _gate(app, clock)
-    jobs = [_job(gate, key) for key in ("gone", "kept")]
+    gate = pagerduty_gate(app, clock)
+    jobs = [pagerduty_job(gate, key) for key in ("gone", "kept")]
     gone, kept = _waiting(loop, gate.writer, jobs)
     loop.loop.call_soon_threadsafe(gone.cancel)
 
@@ -132,8 +115,8 @@ def test_a_request_that_gave_up_does_not_stop_the_others_answers(
 def test_an_error_reaches_every_request_of_the_commit(
     app: FastAPI, clock: FixedClock, loop: CountingLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = _gate(app, clock)
-    jobs = [_job(gate, key) for key in ("a", "b")]
+    gate = pagerduty_gate(app, clock)
+    jobs = [pagerduty_job(gate, key) for key in ("a", "b")]
     waiters = _waiting(loop, gate.writer, jobs)
 
     def down(session: Session, batch: Sequence[IngestJob], ctx: AppContext) -> Any:
