@@ -341,3 +341,25 @@ def test_bulk_updates_combine_old_and_new_values(db: Database) -> None:
             select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)
         ).all()
     assert [(e.group_id, e.at) for e in events] == [(6, later), (7, at), (20, at)]
+
+
+def test_driver_of_follows_the_sessions_transaction(db: Database) -> None:
+    """A session between transactions has no driver connection: the next one begins afresh."""
+    session = db.session(write=True)
+    try:
+        with session.begin():
+            first = db_bulk.driver_of(session)[1]
+            assert db_bulk.driver_of(session)[1] is first  # remembered within it
+        assert session.get_transaction() is None
+        with session.begin():
+            own = session.connection().connection.driver_connection
+            assert db_bulk.driver_of(session)[1] is own
+        # Asked between transactions it begins one, as session.connection()
+        # does, instead of handing back the last transaction's connection,
+        # which went back to the pool at its commit.
+        driver = db_bulk.driver_of(session)[1]
+        assert session.get_transaction() is not None
+        assert driver is session.connection().connection.driver_connection
+        session.rollback()
+    finally:
+        session.close()

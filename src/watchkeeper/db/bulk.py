@@ -98,7 +98,10 @@ def driver_of(session: Session) -> tuple[str, Any]:
     GIL for 20-80 ms every couple of seconds, the tail of ingest's latency.
     """
     known = session.info.get(_DRIVER)
-    if known is not None and known[0]() is session.get_transaction():
+    transaction = session.get_transaction()
+    # A dead reference reads as None, as does a session between transactions:
+    # only a live transaction may match.
+    if known is not None and transaction is not None and known[0]() is transaction:
         return known[1], known[2]
     connection = session.connection()
     dialect, driver = connection.dialect.name, connection.connection.driver_connection
