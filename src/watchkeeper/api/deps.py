@@ -78,7 +78,13 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request; reads never take SQLite's write lock."""
+    """One transaction per request; reads never take SQLite's write lock.
+
+    The transaction commits before the response is sent (``scope="function"``
+    below). With FastAPI's default scope the code after ``yield`` runs once
+    the response has gone: a client could hear 201 for a change whose commit
+    then failed, or ask for it again before it was committed.
+    """
     ctx = get_context(request)
     write = request.method not in READ_METHODS
     session = ctx.db.session(write=write)
@@ -93,7 +99,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_now(request: Request) -> datetime:
