@@ -170,10 +170,9 @@ def ingest_many(
 
     ``commit``: the caller commits the session right after this and runs
     nothing more in the transaction. On PostgreSQL the COMMIT may then travel
-    with the last round's writes (``Pipeline.run``): for a commit of new
-    alerts that is its last statement, and one of a commit's three round
-    trips (ingest's PagerDuty events: 1,930-2,020 -> 2,150-2,320 events/s,
-    three alternating pairs). The caller commits the session as usual.
+    with the last round's writes (``Pipeline.run``) when nothing follows them,
+    saving one of a commit's three round trips (figures in
+    docs/integrations.md). The caller commits the session as usual.
     """
     rounds: list[list[_Item]] = []
     fingerprints: list[list[str]] = []

@@ -52,25 +52,29 @@ _COUNTERS = BulkUpdate(
     },
 )
 
+
+def _among_ids(column: Any) -> Any:
+    """``column IN (:ids)``, the ids given when the statement runs."""
+    return column.in_(bindparam("ids", expanding=True))
+
+
 # What ingest runs when groups resolve or are acknowledged, built once:
 # SQLAlchemy's IN (…) makes a small reference cycle each time it is
 # constructed, which only the cyclic collector frees (see app.py).
 _NONE_FIRING_AMONG = select(GROUPS.c.id).where(
-    GROUPS.c.id.in_(bindparam("ids", expanding=True)),
+    _among_ids(GROUPS.c.id),
     GROUPS.c.firing_count <= 0,
     GROUPS.c.status != "resolved",
 )
-_OPEN_AMONG = select(GROUPS.c.id).where(
-    GROUPS.c.id.in_(bindparam("ids", expanding=True)), GROUPS.c.status != "resolved"
-)
+_OPEN_AMONG = select(GROUPS.c.id).where(_among_ids(GROUPS.c.id), GROUPS.c.status != "resolved")
 _RESOLVE_ALERTS = (
     update(ALERTS)
-    .where(ALERTS.c.group_id.in_(bindparam("ids", expanding=True)), ALERTS.c.status == "firing")
+    .where(_among_ids(ALERTS.c.group_id), ALERTS.c.status == "firing")
     .values(status="resolved", open_fingerprint=None, resolved_at=bindparam("now"))
 )
 _RESOLVE_GROUPS = (
     update(GROUPS)
-    .where(GROUPS.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_among_ids(GROUPS.c.id))
     .values(
         status="resolved",
         open_key=None,
@@ -81,12 +85,10 @@ _RESOLVE_GROUPS = (
         updated_at=bindparam("now"),
     )
 )
-_FIRING_AMONG = select(GROUPS.c.id).where(
-    GROUPS.c.id.in_(bindparam("ids", expanding=True)), GROUPS.c.status == "firing"
-)
+_FIRING_AMONG = select(GROUPS.c.id).where(_among_ids(GROUPS.c.id), GROUPS.c.status == "firing")
 _ACKNOWLEDGE = (
     update(GROUPS)
-    .where(GROUPS.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_among_ids(GROUPS.c.id))
     .values(
         status="acknowledged",
         acknowledged_at=bindparam("now"),
