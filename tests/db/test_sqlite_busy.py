@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from watchkeeper.alerts.models import Integration
 from watchkeeper.app import create_app
 from watchkeeper.clock import FixedClock
-from watchkeeper.db.engine import Database
+from watchkeeper.db.engine import WRITE_OPTION, Database
 from watchkeeper.settings import Settings
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -60,4 +61,38 @@ def test_a_write_lock_held_elsewhere_is_an_operational_error_and_a_503(
     finally:
         other.execute("ROLLBACK")
         other.close()
+        database.dispose()
+
+
+def test_the_write_lock_is_released_when_the_commit_returns(sqlite_file: Path) -> None:
+    """Not only when the connection goes back to the pool.
+
+    A connection that stays checked out after its write transaction committed
+    (a connection kept for many transactions) must not keep other writers out.
+    SQLAlchemy passes the pool's proxy of the connection to the dialect's
+    commit and the driver's connection to the checkin event; the lock was
+    released only on checkin.
+    """
+    database = Database(f"sqlite:///{sqlite_file}")
+    try:
+        kept = database.engine.execution_options(**{WRITE_OPTION: True}).connect()
+        with kept.begin():
+            kept.execute(text("CREATE TABLE t (x INTEGER)"))
+        outcome: list[str] = []
+
+        def other_writer() -> None:
+            with database.write() as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+            outcome.append("committed")
+
+        thread = threading.Thread(target=other_writer, daemon=True)
+        thread.start()
+        thread.join(timeout=10)
+        assert outcome == ["committed"], "another writer waited for a committed transaction"
+        with kept.begin():  # and the kept connection can write again
+            kept.execute(text("INSERT INTO t VALUES (2)"))
+        kept.close()
+        with database.read() as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    finally:
         database.dispose()

@@ -159,7 +159,10 @@ def _configure_sqlite(engine: Engine) -> None:
     # while the commit finishes: 2-4 ms lost per ingest commit under load.
     holder: list[Any] = [None]
 
-    def _release(dbapi_connection: Any) -> None:
+    def _release(connection: Any) -> None:
+        # SQLAlchemy hands do_commit and do_rollback the pool's proxy of the
+        # connection, and the checkin event the driver's connection itself.
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
         if holder[0] is not None and holder[0] is dbapi_connection:
             holder[0] = None
             write_lock.release()
