@@ -8,6 +8,15 @@ PASSIVE checkpoint (it never blocks readers or the writer) twice a second
 instead, with the GIL released while SQLite works. The writer connections
 keep a large automatic checkpoint as a safety net for when the server is not
 running (CLI commands, tests without the app).
+
+The log still needs the writer now and then. SQLite starts it over from the
+beginning only when a write transaction begins with every frame copied back,
+and under a flood of new alerts (some 40,000 pages a second) the thread never
+finishes before the next commit appends more. So the log grows until a
+writer's commit passes ``wal_autocheckpoint`` pages and checkpoints itself:
+that commit copies what the thread has not yet copied and waits for two
+fsyncs, 30-100 ms, and lets the log start over. How often that happens is set
+by the threshold (see WRITER_AUTOCHECKPOINT_PAGES).
 """
 
 from __future__ import annotations
@@ -20,8 +29,15 @@ from sqlalchemy import make_url
 
 log = logging.getLogger("watchkeeper.db")
 
-# Pages (4 KiB) after which a writer checkpoints by itself; about 64 MiB.
-WRITER_AUTOCHECKPOINT_PAGES = 16_000
+# Pages (4 KiB) after which a writer checkpoints by itself: about 256 MiB,
+# which a flood of new alerts fills in about 1.5 s. At 16,000 pages the
+# ingest writer checkpointed 2-3 times a second under bench/ingest.py's
+# Prometheus load; at 64,000, new alerts/s went from 32,900-36,900 to
+# 36,000-39,700 (five alternating pairs, each in favour). The price is disk:
+# under any stream of commits that outpaces the thread (PagerDuty events at
+# 3,400/s did too) the log file grows to this size, and keeps it until the
+# last connection closes, when SQLite deletes it.
+WRITER_AUTOCHECKPOINT_PAGES = 64_000
 INTERVAL_SECONDS = 0.5
 
 
