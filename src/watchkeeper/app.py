@@ -24,7 +24,7 @@ from watchkeeper.api.observability import RequestObserver, configure_logging
 from watchkeeper.api.text_guard import UnstorableTextGuard
 from watchkeeper.clock import Clock, SystemClock
 from watchkeeper.db.checkpoint import WalCheckpointer
-from watchkeeper.db.engine import Database
+from watchkeeper.db.engine import Database, sqlite_write_lock
 from watchkeeper.escalation.api import router as escalation_router
 from watchkeeper.escalation.engine import Engine
 from watchkeeper.identity.api import router as identity_router
@@ -175,7 +175,7 @@ def create_app(
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
     if db.is_sqlite:
-        lifecycles.append(WalCheckpointer(db.url))
+        lifecycles.append(WalCheckpointer(db.url, write_lock=sqlite_write_lock(db.engine)))
     gate = IngestGate(ctx)
     ctx.services["ingest"] = gate
     lifecycles.append(gate.writer)

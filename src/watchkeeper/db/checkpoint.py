@@ -9,14 +9,17 @@ instead, with the GIL released while SQLite works. The writer connections
 keep a large automatic checkpoint as a safety net for when the server is not
 running (CLI commands, tests without the app).
 
-The log still needs the writer now and then. SQLite starts it over from the
-beginning only when a write transaction begins with every frame copied back,
-and under a flood of new alerts (some 40,000 pages a second) the thread never
-finishes before the next commit appends more. So the log grows until a
-writer's commit passes ``wal_autocheckpoint`` pages and checkpoints itself:
-that commit copies what the thread has not yet copied and waits for two
-fsyncs, 30-100 ms, and lets the log start over. How often that happens is set
-by the threshold (see WRITER_AUTOCHECKPOINT_PAGES).
+SQLite starts the log over from its beginning only when a write transaction
+begins with every frame already copied back. Under a flood of new alerts
+(some 40,000 pages a second) the thread's pass always finishes while the
+ingest writer is inside its next transaction, which then appends more; the
+log would grow until a writer's commit passed ``wal_autocheckpoint`` pages
+and checkpointed inside COMMIT (30-100 ms with its two fsyncs, which is what
+let the log start over). So once the log holds RESTART_PAGES, the thread
+copies the rest while holding this process's write lock (the one writers
+take before BEGIN IMMEDIATE, ``db.engine.sqlite_write_lock``): what was
+appended during its own pass, 1,500-3,500 pages under that flood, 30-50 ms
+during which writers wait. The next write starts the log over.
 """
 
 from __future__ import annotations
@@ -29,23 +32,27 @@ from sqlalchemy import make_url
 
 log = logging.getLogger("watchkeeper.db")
 
-# Pages (4 KiB) after which a writer checkpoints by itself: about 256 MiB,
-# which a flood of new alerts fills in about 1.5 s. At 16,000 pages the
-# ingest writer checkpointed 2-3 times a second under bench/ingest.py's
-# Prometheus load; at 64,000, new alerts/s went from 32,900-36,900 to
-# 36,000-39,700 (five alternating pairs, each in favour). The price is disk:
-# under any stream of commits that outpaces the thread (PagerDuty events at
-# 3,400/s did too) the log file grows to this size, and keeps it until the
-# last connection closes, when SQLite deletes it.
+# Pages (4 KiB) after which a writer checkpoints by itself, about 256 MiB: a
+# safety net for when the thread does not run. At 16,000 pages, before the
+# thread finished the log under the write lock, the ingest writer did so 2-3
+# times a second under bench/ingest.py's Prometheus load.
 WRITER_AUTOCHECKPOINT_PAGES = 64_000
 INTERVAL_SECONDS = 0.5
+# Log pages (4 KiB; 64 MiB) from which a pass finishes the log under the write
+# lock. Under bench/ingest.py's Prometheus flood the log file peaked at
+# 120-150 MB with it (270 MB when only writers' checkpoints restarted it).
+RESTART_PAGES = 16_000
 
 
 class WalCheckpointer:
     """Checkpoints one SQLite database file every INTERVAL_SECONDS until stopped."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, write_lock: threading.Lock | None = None) -> None:
         self.path = make_url(url).database or ""
+        # This process's writers' lock (db.engine.sqlite_write_lock): held to
+        # finish a long log (see the module's docstring). Without it a log that
+        # never pauses only starts over when a writer checkpoints it.
+        self.write_lock = write_lock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,7 +76,11 @@ class WalCheckpointer:
         try:
             while not self._stop.wait(INTERVAL_SECONDS):
                 try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    # (busy, pages in the log, pages copied back)
+                    logged = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+                    if self.write_lock is not None and logged >= RESTART_PAGES:
+                        with self.write_lock:
+                            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed: %s", exc)
         finally:

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,12 +133,22 @@ def take_claim_request(session: Session) -> bool:
     return bool(session.info.pop(_CLAIM_FLAG, False))
 
 
+# Each SQLite engine's write lock (see _configure_sqlite), for the checkpointer.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
+    """The lock this process's writers hold from BEGIN IMMEDIATE to COMMIT (SQLite only)."""
+    return _SQLITE_WRITE_LOCKS.get(engine)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # SQLite has one writer at a time. Waiting for its lock inside SQLite means
     # its busy handler sleeping in growing steps (up to 100 ms) while a busy
     # thread can take the lock again and again; waiting on a Python lock wakes
     # the next writer the moment the previous one is done.
     write_lock = threading.Lock()
+    _SQLITE_WRITE_LOCKS[engine] = write_lock
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
