@@ -13,38 +13,15 @@ ingest.
 
 from __future__ import annotations
 
-import gc
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from fastapi import FastAPI
 
 from tests.alerts.conftest import pagerduty_gate, pagerduty_job
+from tests.garbage import cyclic_garbage, kinds
 from watchkeeper.alerts.writer import IngestJob, write_jobs
 from watchkeeper.clock import FixedClock
 from watchkeeper.escalation.engine import Engine
 
 COMMITS = 20
-
-
-@contextmanager
-def cyclic_garbage() -> Iterator[list[object]]:
-    """The objects that only the cyclic collector would have freed, made inside the block."""
-    found: list[object] = []
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield found
-        gc.collect()
-        found.extend(gc.garbage)
-    finally:
-        gc.garbage.clear()
-        gc.set_debug(0)
-
-
-def _kinds(objects: list[object]) -> Counter[str]:
-    return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
 
 
 def _commit(app: FastAPI, jobs: list[IngestJob]) -> None:
@@ -70,7 +47,7 @@ def test_ingest_commits_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None
                     pagerduty_job(gate, f"warm-{n % 3}", "resolve"),
                 ],
             )
-    assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)
+    assert len(garbage) < COMMITS, kinds(garbage).most_common(10)
 
 
 def test_engine_passes_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
@@ -83,4 +60,4 @@ def test_engine_passes_leave_no_cycles(app: FastAPI, clock: FixedClock) -> None:
         for n in range(COMMITS):
             _commit(app, [pagerduty_job(gate, f"new-{n}")])
             engine.run_once(clock.now(), timers=n % 2 == 0)
-    assert len(garbage) < COMMITS, _kinds(garbage).most_common(10)
+    assert len(garbage) < COMMITS, kinds(garbage).most_common(10)

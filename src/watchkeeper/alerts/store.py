@@ -27,7 +27,7 @@ from watchkeeper.alerts.models import (
     RawPayload,
 )
 from watchkeeper.alerts.normalized import NormalizedAlert
-from watchkeeper.db.bulk import BulkInsert, BulkUpdate, Pipeline
+from watchkeeper.db.bulk import BulkInsert, BulkUpdate, Pipeline, among
 from watchkeeper.db.engine import request_wake
 
 ALERTS = cast(Table, Alert.__table__)
@@ -53,28 +53,23 @@ _COUNTERS = BulkUpdate(
 )
 
 
-def _among_ids(column: Any) -> Any:
-    """``column IN (:ids)``, the ids given when the statement runs."""
-    return column.in_(bindparam("ids", expanding=True))
-
-
 # What ingest runs when groups resolve or are acknowledged, built once:
 # SQLAlchemy's IN (…) makes a small reference cycle each time it is
 # constructed, which only the cyclic collector frees (see app.py).
 _NONE_FIRING_AMONG = select(GROUPS.c.id).where(
-    _among_ids(GROUPS.c.id),
+    among(GROUPS.c.id, "ids"),
     GROUPS.c.firing_count <= 0,
     GROUPS.c.status != "resolved",
 )
-_OPEN_AMONG = select(GROUPS.c.id).where(_among_ids(GROUPS.c.id), GROUPS.c.status != "resolved")
+_OPEN_AMONG = select(GROUPS.c.id).where(among(GROUPS.c.id, "ids"), GROUPS.c.status != "resolved")
 _RESOLVE_ALERTS = (
     update(ALERTS)
-    .where(_among_ids(ALERTS.c.group_id), ALERTS.c.status == "firing")
+    .where(among(ALERTS.c.group_id, "ids"), ALERTS.c.status == "firing")
     .values(status="resolved", open_fingerprint=None, resolved_at=bindparam("now"))
 )
 _RESOLVE_GROUPS = (
     update(GROUPS)
-    .where(_among_ids(GROUPS.c.id))
+    .where(among(GROUPS.c.id, "ids"))
     .values(
         status="resolved",
         open_key=None,
@@ -85,10 +80,10 @@ _RESOLVE_GROUPS = (
         updated_at=bindparam("now"),
     )
 )
-_FIRING_AMONG = select(GROUPS.c.id).where(_among_ids(GROUPS.c.id), GROUPS.c.status == "firing")
+_FIRING_AMONG = select(GROUPS.c.id).where(among(GROUPS.c.id, "ids"), GROUPS.c.status == "firing")
 _ACKNOWLEDGE = (
     update(GROUPS)
-    .where(_among_ids(GROUPS.c.id))
+    .where(among(GROUPS.c.id, "ids"))
     .values(
         status="acknowledged",
         acknowledged_at=bindparam("now"),
@@ -127,13 +122,15 @@ class IngestResult:
     fingerprints: list[str] = field(default_factory=list)
 
 
+_GROUP_ROWS = select(*GROUP_ROW_COLUMNS).where(among(GROUPS.c.id, "ids"))
+
+
 def group_rows(session: Session, ids: Iterable[int]) -> dict[int, GroupRow]:
     """The groups with these ids (those that exist), as plain rows by id."""
-    wanted = set(ids)
+    wanted = sorted(set(ids))
     if not wanted:
         return {}
-    query = select(*GROUP_ROW_COLUMNS).where(GROUPS.c.id.in_(wanted))
-    return {row[0]: GroupRow(*row) for row in session.execute(query)}
+    return {row[0]: GroupRow(*row) for row in session.execute(_GROUP_ROWS, {"ids": wanted})}
 
 
 def link_dicts(alert: NormalizedAlert) -> list[dict[str, str]]:

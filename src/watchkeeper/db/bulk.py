@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Column, Table
+from sqlalchemy import JSON, Column, Table, bindparam
 from sqlalchemy.orm import Session
 
 from watchkeeper.db import pq
@@ -66,6 +66,17 @@ VALUES_MAX_PARAMETERS = 50
 _JSON = object()
 _TIME = object()
 _PLAIN = object()
+
+
+def among(column: Any, name: str) -> Any:
+    """``column IN (:name)``, the values given when the statement runs.
+
+    For statements built once at import. SQLAlchemy's ``in_(values)`` makes
+    a small reference cycle each time it is constructed, which only Python's
+    cyclic collector frees (see tests/alerts/test_cyclic_garbage.py); the
+    ingest and engine paths run too often to build one per commit or pass.
+    """
+    return column.in_(bindparam(name, expanding=True))
 
 
 def _kind(column: Column[Any]) -> object:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import Alert, AlertGroup, GroupRow
 from watchkeeper.alerts.store import Actor
-from watchkeeper.db.bulk import BulkInsert, BulkUpdate
+from watchkeeper.db.bulk import BulkInsert, BulkUpdate, among
 from watchkeeper.escalation.advance import Action, EscalationState, Facts, advance
 from watchkeeper.escalation.models import Escalation, EscalationChain
 from watchkeeper.escalation.steps import (
@@ -89,6 +89,12 @@ class Run:
     updated_at: datetime
 
 
+# Built once: see db.bulk.among.
+_ACTIVE_USERS = (
+    select(User).where(among(User.id, "ids"), User.is_active.is_(True)).order_by(User.id)
+)
+_PAUSED_OR_FINISHED = Escalation.status.in_(("paused", "finished"))
+
 _RUNS = cast(Table, Escalation.__table__)
 _RUN_FIELDS = tuple(Run.__dataclass_fields__)
 _NEW_RUN_COLUMNS = _RUN_FIELDS[1:]
@@ -152,11 +158,7 @@ class StepBatch:
     def users(self, ids: Sequence[int]) -> list[User]:
         key = tuple(sorted(ids))
         if key not in self._users:
-            self._users[key] = list(
-                self.session.scalars(
-                    select(User).where(User.id.in_(key), User.is_active.is_(True)).order_by(User.id)
-                )
-            )
+            self._users[key] = list(self.session.scalars(_ACTIVE_USERS, {"ids": list(key)}))
         return self._users[key]
 
     def notify(self, *, group: GroupRow, user_id: int, urgency: str, cause: str) -> None:
@@ -505,7 +507,7 @@ def expire_acknowledgements(
         .where(
             # A chain that already ran to its end restarts too: the timeout means
             # "whoever acknowledged is no longer on it", not "continue the chain".
-            Escalation.status.in_(("paused", "finished")),
+            _PAUSED_OR_FINISHED,
             Escalation.ack_timeout_minutes.is_not(None),
             AlertGroup.status == "acknowledged",
         )

@@ -23,9 +23,20 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.alerts import store
 from watchkeeper.alerts.models import GroupRow
-from watchkeeper.db.bulk import BulkInsert
+from watchkeeper.db.bulk import BulkInsert, among
 from watchkeeper.db.engine import request_claim
 from watchkeeper.notify.models import ContactMethod, Delivery, NotificationRule, UserNotification
+
+# Built once: see db.bulk.among.
+_RULES_OF_USER = (
+    select(NotificationRule)
+    .where(
+        NotificationRule.user_id == bindparam("user_id"),
+        among(NotificationRule.urgency, "urgencies"),
+    )
+    .order_by(NotificationRule.position, NotificationRule.id)
+)
+_KNOWN_KEYS = select(Delivery.idempotency_key).where(among(Delivery.idempotency_key, "keys"))
 
 MAX_ATTEMPTS = 5
 # Backoff between attempts: 10 s, 20 s, 40 s, 80 s (bounded exponential).
@@ -92,12 +103,7 @@ def user_plan(
         )
     }
     every = session.scalars(
-        select(NotificationRule)
-        .where(
-            NotificationRule.user_id == user_id,
-            NotificationRule.urgency.in_({urgency, "default"}),
-        )
-        .order_by(NotificationRule.position, NotificationRule.id)
+        _RULES_OF_USER, {"user_id": user_id, "urgencies": sorted({urgency, "default"})}
     ).all()
     for wanted in (urgency, "default"):
         steps = [
@@ -288,9 +294,7 @@ def queue_deliveries(session: Session, rows: list[dict[str, Any]], *, now: datet
     if not rows:
         return 0
     keys = [r["idempotency_key"] for r in rows]
-    existing = set(
-        session.scalars(select(Delivery.idempotency_key).where(Delivery.idempotency_key.in_(keys)))
-    )
+    existing = set(session.scalars(_KNOWN_KEYS, {"keys": keys}))
     fresh: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row["idempotency_key"] not in existing:

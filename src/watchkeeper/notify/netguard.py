@@ -320,6 +320,25 @@ class GuardedTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+class _Client(httpx.Client):
+    """An ``httpx.Client`` whose responses, once read, are freed without the cyclic collector.
+
+    httpx wraps each response's stream in one that points back at the
+    response, a reference cycle that kept every sent page's response, request,
+    connection pool and socket (about 70 objects) alive until Python's cyclic
+    collector ran (tests/alerts/test_cyclic_garbage.py says why that matters).
+    A response read in full (every send but ``stream=True``) has its body and
+    a closed stream, so the stream is dropped.
+    """
+
+    def send(self, request: httpx.Request, *, stream: bool = False, **kw: Any) -> httpx.Response:
+        response = super().send(request, stream=stream, **kw)
+        if not stream:
+            for read in (*response.history, response):
+                read.stream = httpx.ByteStream(b"")
+        return response
+
+
 def safe_client(
     allow: AllowList,
     timeout: float,
@@ -338,7 +357,7 @@ def safe_client(
     transport = GuardedTransport(
         allow, total_timeout=timeout, max_response_bytes=max_response_bytes, resolver=resolver
     )
-    return httpx.Client(
+    return _Client(
         transport=transport,
         timeout=httpx.Timeout(timeout),
         follow_redirects=True,
