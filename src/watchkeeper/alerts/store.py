@@ -52,10 +52,9 @@ _COUNTERS = BulkUpdate(
     },
 )
 
-
 # What ingest runs when groups resolve or are acknowledged, built once:
 # SQLAlchemy's IN (…) makes a small reference cycle each time it is
-# constructed, which only the cyclic collector frees (see app.py).
+# constructed, which only the cyclic collector frees (see db.bulk.among).
 _NONE_FIRING_AMONG = select(GROUPS.c.id).where(
     among(GROUPS.c.id, "ids"),
     GROUPS.c.firing_count <= 0,

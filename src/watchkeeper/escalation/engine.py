@@ -35,9 +35,6 @@ from watchkeeper.notify.models import Delivery, UserNotification
 from watchkeeper.notify.sending import Notifier
 
 log = logging.getLogger("watchkeeper.engine")
-# Built once: SQLAlchemy's in_() makes a reference cycle each time (db.bulk.among).
-_PENDING_DELIVERY = Delivery.status.in_(("queued", "retrying"))
-
 ACK_LINK_MAX_AGE = 24 * 3600
 ACK_CHECK_EVERY = timedelta(seconds=1)
 # Passes that find work start at most this often (see pass_interval)...
@@ -373,7 +370,9 @@ def _next_due(session: Session) -> datetime | None:
             select(func.min(UserNotification.wake_at))
             .where(UserNotification.status == "active")
             .scalar_subquery(),
-            select(func.min(Delivery.next_attempt_at)).where(_PENDING_DELIVERY).scalar_subquery(),
+            select(func.min(Delivery.next_attempt_at))
+            .where(dispatch.PENDING_DELIVERY)
+            .scalar_subquery(),
         )
     ).one()
     due = [t for t in times if t is not None]

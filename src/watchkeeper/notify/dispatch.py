@@ -37,6 +37,8 @@ _RULES_OF_USER = (
     .order_by(NotificationRule.position, NotificationRule.id)
 )
 _KNOWN_KEYS = select(Delivery.idempotency_key).where(among(Delivery.idempotency_key, "keys"))
+# Deliveries waiting for an attempt (the first or a retry).
+PENDING_DELIVERY = Delivery.status.in_(("queued", "retrying"))
 
 MAX_ATTEMPTS = 5
 # Backoff between attempts: 10 s, 20 s, 40 s, 80 s (bounded exponential).
@@ -340,8 +342,7 @@ def _claim_statement(lock: bool) -> Any:
         select(Delivery.id)
         .where(
             or_(
-                Delivery.status.in_(("queued", "retrying"))
-                & (Delivery.next_attempt_at <= bindparam("now")),
+                PENDING_DELIVERY & (Delivery.next_attempt_at <= bindparam("now")),
                 (Delivery.status == "sending") & (Delivery.claimed_at < bindparam("stale_before")),
             )
         )
